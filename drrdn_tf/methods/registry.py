@@ -1,0 +1,31 @@
+"""Method name -> model class, and how the training script builds and compiles each."""
+
+from __future__ import annotations
+
+import keras
+
+from drrdn_tf import backbones
+from drrdn_tf.methods.baselines import TRADES, Madry, Standard
+from drrdn_tf.methods.drrdn import DRRDN
+
+METHODS = {"drrdn": DRRDN, "standard": Standard, "madry": Madry, "trades": TRADES}
+
+
+def build(s, encoder, num_classes: int):
+    """The model of method `s.method` on `encoder`, with the settings' attack and the backbone's head."""
+    if s.method not in METHODS:
+        raise ValueError(f"unknown method {s.method!r}: choose one of {', '.join(METHODS)}")
+    common = dict(encoder=encoder, num_classes=num_classes, eps=s.eps, step_size=s.step_size,
+                  pgd_steps=s.pgd_steps, head=backbones.head_for(s.backbone), name=s.method)
+    if s.method == "drrdn":
+        return DRRDN(lambda_mi=s.lambda_mi, lambda_rec=s.lambda_rec, **common)
+    if s.method == "trades":
+        return TRADES(beta=s.trades_beta, **common)
+    return METHODS[s.method](**common)
+
+
+def compile_kwargs(s, model) -> dict:
+    """Extra `compile` arguments of a method (DRRDN: MINE's own optimizer)."""
+    if isinstance(model, DRRDN):
+        return {"mine_optimizer": keras.optimizers.Adam(s.mine_learning_rate)}
+    return {}

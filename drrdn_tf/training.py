@@ -1,0 +1,220 @@
+"""A whole training run from `Settings`: data, model, fit with checkpoints, final test, export.
+
+The run folder (`output_dir`):
+  config.json      every setting used, the data source and library versions
+  checkpoint/      weights + optimizer states after the last finished epoch (`state.json` says which)
+  history.json     per-epoch metrics, rewritten after every epoch
+  results.json     natural and PGD accuracy on the test split, with the attack's settings
+  model.keras      the whole trained model (Keras format)
+  savedmodel/      the inference path g -> d_s -> c_s as a SavedModel (see export.py)
+Running again with the same folder resumes after the last checkpointed epoch; a finished run is not redone.
+Every file is written to a temporary name and renamed, so an interruption never leaves one half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from drrdn_tf import backbones, config as config_lib, data as data_lib
+from drrdn_tf.export import export_savedmodel
+from drrdn_tf.methods import registry
+
+
+class RunError(ValueError):
+    """A run that cannot start or continue as asked; the message says why and what to do."""
+
+
+# --------------------------------------------------------------------------- files
+
+def write_json(path: str, obj) -> None:
+    """Writes JSON atomically (temporary file in the same folder, then rename)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
+
+
+# --------------------------------------------------------------------------- model and optimizer
+
+def build_model(s: config_lib.Settings, input_shape, num_classes: int):
+    """The method's model on the settings' backbone, with the paper's head."""
+    encoder = backbones.build_encoder(s.backbone, input_shape, s.wrn_depth, s.wrn_width)
+    return registry.build(s, encoder, num_classes)
+
+
+def make_optimizer(s: config_lib.Settings, steps_per_epoch: int, learning_rate: Optional[float] = None):
+    """SGD with momentum and the step decay of the paper (x lr_decay at each of lr_decay_epochs)."""
+    lr = s.learning_rate if learning_rate is None else learning_rate
+    boundaries = [int(e * steps_per_epoch) for e in s.lr_decay_epochs if 0 < e < s.epochs]
+    if boundaries:
+        lr = keras.optimizers.schedules.PiecewiseConstantDecay(
+            boundaries, [lr * s.lr_decay ** i for i in range(len(boundaries) + 1)])
+    return keras.optimizers.SGD(lr, momentum=s.momentum, weight_decay=s.weight_decay or None)
+
+
+# --------------------------------------------------------------------------- callbacks
+
+class EpsWarmup(keras.callbacks.Callback):
+    """Ramps the training attack's eps linearly from eps/warmup to eps over the first `warmup` epochs."""
+
+    def __init__(self, eps: float, warmup: int):
+        super().__init__()
+        self.eps, self.warmup = eps, warmup
+
+    def eps_at(self, epoch: int) -> float:
+        return self.eps if self.warmup <= 0 else self.eps * min(1.0, (epoch + 1) / self.warmup)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.train_eps.assign(self.eps_at(epoch))
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After every epoch: weights and optimizer states, then `state.json`, then `history.json`.
+
+    The weights file is written under a temporary name and renamed; `state.json` (renamed last) names the
+    epoch the checkpoint holds, so a kill at any moment leaves the previous complete checkpoint.
+    """
+
+    def __init__(self, run_dir: str, history: list):
+        super().__init__()
+        self.run_dir, self.history = run_dir, history
+        self.ckpt_dir = os.path.join(run_dir, "checkpoint")
+        self._t0 = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.ckpt_dir, exist_ok=True)
+        weights = os.path.join(self.ckpt_dir, "ckpt.weights.h5")
+        tmp = os.path.join(self.ckpt_dir, ".tmp-ckpt.weights.h5")
+        self.model.save_weights(tmp)
+        os.replace(tmp, weights)
+        entry = {"epoch": epoch + 1, "seconds": round(time.time() - self._t0, 2),
+                 "train_eps": float(self.model.train_eps.numpy()),
+                 **{k: float(v) for k, v in (logs or {}).items()}}
+        self.history.append(entry)
+        write_json(os.path.join(self.ckpt_dir, "state.json"), {"epochs_done": epoch + 1})
+        write_json(os.path.join(self.run_dir, "history.json"), {"epochs": self.history})
+
+
+# --------------------------------------------------------------------------- the run
+
+def split_data(raw: data_lib.RawDataset, s: config_lib.Settings):
+    """(train, val, test) uint8/int32 arrays: val is the last `val_examples` of the training split, held
+    out; train the first `train_examples` of the rest; test the first `test_examples` of the test split."""
+    xtr, ytr = raw.train
+    n_val = min(s.val_examples, len(ytr) // 2)
+    n_train = len(ytr) - n_val
+    if s.train_examples is not None:
+        n_train = min(n_train, s.train_examples)
+    if n_train < s.batch_size:
+        raise RunError(f"{n_train} training examples are fewer than one batch of {s.batch_size}: "
+                       "lower --batch_size or raise --train_examples")
+    train = (xtr[:n_train], ytr[:n_train])
+    val = (xtr[len(ytr) - n_val:], ytr[len(ytr) - n_val:]) if n_val else None
+    xte, yte = raw.test
+    n_test = len(yte) if s.test_examples is None else min(s.test_examples, len(yte))
+    return train, val, (xte[:n_test], yte[:n_test])
+
+
+def _check_resume(run_dir: str, cfg: dict) -> int:
+    """Epochs already done in `run_dir` (0 for a new run); refuses a folder holding a different run."""
+    state_path = os.path.join(run_dir, "checkpoint", "state.json")
+    cfg_path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(state_path):
+        return 0
+    if os.path.exists(cfg_path):
+        old = read_json(cfg_path).get("settings", {})
+        new = cfg["settings"]
+        diff = sorted(k for k in set(old) | set(new) if k != "epochs" and old.get(k) != new.get(k))
+        if diff:
+            details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+            raise RunError(f"{run_dir} holds a run with other settings ({details}); rerun with the same "
+                           "flags to resume it, or choose another --output_dir")
+    return int(read_json(state_path)["epochs_done"])
+
+
+def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None, download: bool = True,
+        verbose="auto", strategy: Optional[tf.distribute.Strategy] = None) -> dict:
+    """Trains (or resumes) one run and writes the run folder. Returns the test results dict.
+
+    Raises ValueError subclasses (DataError, RunError) for bad data, settings or folders.
+    """
+    config_lib.validate(s)
+    strategy = strategy or tf.distribute.get_strategy()
+    keras.utils.set_random_seed(s.seed)
+    raw = data_lib.load_raw(s.dataset, data_dir, download=download)
+    (xtr, ytr), val, (xte, yte) = split_data(raw, s)
+    num_classes = data_lib.NUM_CLASSES[s.dataset]
+    input_shape = tuple(xtr.shape[1:])
+    steps_per_epoch = len(ytr) // s.batch_size
+
+    run_dir = os.path.abspath(output_dir)
+    cfg = {"settings": s.to_json(), "data_source": raw.source, "train_examples_used": int(len(ytr)),
+           "val_examples_used": int(0 if val is None else len(val[1])), "test_examples_used": int(len(yte)),
+           "num_replicas": strategy.num_replicas_in_sync,
+           "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0]}}
+    done = _check_resume(run_dir, cfg)
+    write_json(os.path.join(run_dir, "config.json"), cfg)
+
+    with strategy.scope():
+        model = build_model(s, input_shape, num_classes)
+        model.compile(optimizer=make_optimizer(s, steps_per_epoch), **registry.compile_kwargs(s, model),
+                      jit_compile=s.jit_compile)
+    history = []
+    if done:
+        model.load_weights(os.path.join(run_dir, "checkpoint", "ckpt.weights.h5"))
+        history_path = os.path.join(run_dir, "history.json")
+        history = [e for e in read_json(history_path)["epochs"] if e["epoch"] <= done] \
+            if os.path.exists(history_path) else []
+        print(f"Resuming {run_dir} after epoch {done}/{s.epochs}", flush=True)
+
+    train_ds = data_lib.make_dataset(xtr, ytr, s.batch_size, shuffle=True, seed=s.seed, drop_remainder=True)
+    val_ds = data_lib.make_dataset(val[0], val[1], max(s.batch_size, 256)) if val is not None else None
+    if done < s.epochs:
+        callbacks = [EpsWarmup(s.eps, s.eps_warmup_epochs), RunCheckpoint(run_dir, history)]
+        model.fit(train_ds, epochs=s.epochs, initial_epoch=done, validation_data=val_ds, callbacks=callbacks,
+                  verbose=verbose)
+    else:
+        print(f"{run_dir} already finished {done} epochs: evaluating and exporting only", flush=True)
+
+    # The final test uses the data set's own attack: the settings' eps, step and steps.
+    test_ds = data_lib.make_dataset(xte, yte, max(s.batch_size, 256))
+    print(f"Test: natural and PGD-{s.pgd_steps} (eps {s.eps}, step {s.step_size}) accuracy on "
+          f"{len(yte)} {s.dataset} test images", flush=True)
+    metrics = model.evaluate(test_ds, return_dict=True, verbose=verbose)
+    results = {"dataset": s.dataset, "method": s.method, "num_examples": int(len(yte)),
+               "accuracy": {"natural": float(metrics["acc"]), f"pgd{s.pgd_steps}": float(metrics["pgd_acc"])},
+               "attack": {"name": "pgd", "norm": "linf", "eps": s.eps, "step_size": s.step_size,
+                          "steps": s.pgd_steps, "random_start": True, "loss": "ce"}}
+    write_json(os.path.join(run_dir, "results.json"), results)
+    tmp = os.path.join(run_dir, ".tmp-model.keras")
+    model.save(tmp)
+    os.replace(tmp, os.path.join(run_dir, "model.keras"))
+    export_savedmodel(model, os.path.join(run_dir, "savedmodel"))
+    print(f"natural accuracy {100 * results['accuracy']['natural']:.2f}%  "
+          f"PGD-{s.pgd_steps} accuracy {100 * metrics['pgd_acc']:.2f}%  -> {run_dir}", flush=True)
+    return results
