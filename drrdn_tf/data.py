@@ -94,6 +94,9 @@ def _with_channels(x: np.ndarray) -> np.ndarray:
 
 
 def _read_npz(path: str, name: str) -> RawDataset:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"cannot read {path}: not an .npz file (corrupt or truncated?); expected numpy.savez "
+                        "output with x_train, y_train, x_test, y_test")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
@@ -122,13 +125,19 @@ def _tfds_load(name: str, download: bool) -> Optional[RawDataset]:
     """The data set from tensorflow-datasets, or None if TFDS cannot provide it (not prepared / offline)."""
     try:
         import tensorflow_datasets as tfds
+        from absl import logging as absl_logging
     except ImportError:
         return None
+    verbosity = absl_logging.get_verbosity()
+    if not download:  # a probe: TFDS' warnings about what it did not find are not the user's business
+        absl_logging.set_verbosity(absl_logging.ERROR)
     try:
         parts = tfds.as_numpy(tfds.load(name, split=["train", "test"], batch_size=-1, download=download,
                                         as_supervised=True))
     except Exception:  # not prepared, or the download failed: the caller tries the next source
         return None
+    finally:
+        absl_logging.set_verbosity(verbosity)
     (xtr, ytr), (xte, yte) = parts
     return RawDataset(Split(xtr.astype(np.uint8), ytr.astype(np.int32)),
                       Split(xte.astype(np.uint8), yte.astype(np.int32)), source=f"tensorflow_datasets:{name}")

@@ -1,0 +1,115 @@
+"""`python -m drrdn_tf.train` end to end: the offline demo, real MNIST, resume, and bad input."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import drrdn_tf
+from conftest import run_cli
+from drrdn_tf import backbones, data
+from drrdn_tf.attacks import PGD
+from drrdn_tf.export import load_savedmodel
+
+QUICK = ["--dataset=mnist", "--train_examples=256", "--batch_size=64", "--pgd_steps=2", "--step_size=0.1",
+         "--val_examples=64", "--test_examples=128", "--verbose=2"]
+
+
+def _predict(fn, x, batch=1000):
+    return np.concatenate([fn(images=tf.constant(x[i:i + batch]))["logits"].numpy() for i in range(0, len(x), batch)])
+
+
+def test_demo_with_no_flags_trains_a_robust_model(tmp_path, mnist_path, demo):
+    """The offline default: DRRDN on the embedded slice. Its export must reach >= 90% natural accuracy on the
+    real MNIST test set and be measurably more robust than a standard model trained on the same images."""
+    env = {"DRRDN_DATA_DIR": ""}  # the demo needs no data folder
+    out = run_cli("drrdn_tf.train", cwd=str(tmp_path), env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "runs" / "demo_drrdn"
+    for name in ("config.json", "history.json", "results.json", "model.keras", "savedmodel/saved_model.pb",
+                 "checkpoint/ckpt.weights.h5", "checkpoint/state.json"):
+        assert (run / name).exists(), name
+    for metric in ("ce", "bc", "adv", "ent", "mi", "rec", "adv_acc", "dom_acc", "val_pgd_acc"):
+        assert f"{metric}:" in out.stdout, metric  # every loss on the progress lines
+    assert "natural accuracy" in out.stdout and "PGD-10 accuracy" in out.stdout
+    history = json.loads((run / "history.json").read_text())["epochs"]
+    assert [e["epoch"] for e in history] == list(range(1, len(history) + 1))
+
+    full = np.load(mnist_path)
+    x_test, y_test = full["x_test"][..., None].astype(np.float32) / 255.0, full["y_test"]
+    fn = load_savedmodel(str(run / "savedmodel"))
+    natural = np.mean(np.argmax(_predict(fn, x_test), -1) == y_test)
+    assert natural >= 0.90, natural
+
+    # A standard model on the same 6,000 images, then PGD-40 (eps 0.3, step 0.01) on 500 real test images.
+    keras.utils.set_random_seed(0)
+    std = drrdn_tf.Standard(backbones.small_cnn(), 10, head=backbones.head_for("small_cnn"))
+    std.compile(keras.optimizers.SGD(0.05, momentum=0.9))
+    std.fit(data.make_dataset(demo[0], demo[1], 64, shuffle=True), epochs=3, verbose=0)
+    x, y = x_test[:500], y_test[:500]
+    robust = {}
+    for name, model_fn in (("drrdn", lambda v: fn(images=v)["logits"]), ("standard", lambda v: std(v))):
+        x_adv = PGD(model_fn, eps=0.3, step_size=0.01, steps=40).perturb(x, y)
+        robust[name] = float(np.mean(np.argmax(model_fn(x_adv).numpy(), -1) == y))
+    assert robust["drrdn"] >= robust["standard"] + 0.3, robust
+
+
+def test_real_mnist_run_resume_and_finish(tmp_path):
+    out_dir = str(tmp_path / "run")
+    first = run_cli("drrdn_tf.train", *QUICK, "--epochs=1", f"--output_dir={out_dir}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    cfg = json.loads(open(os.path.join(out_dir, "config.json")).read())
+    assert cfg["settings"]["eps"] == 0.3 and cfg["settings"]["pgd_steps"] == 2  # paper default + override
+    assert cfg["train_examples_used"] == 256 and cfg["data_source"].endswith("mnist.npz")
+    results = json.loads(open(os.path.join(out_dir, "results.json")).read())
+    assert results["num_examples"] == 128 and 0.0 <= results["accuracy"]["pgd2"] <= 1.0
+
+    # The same command with more epochs resumes after epoch 1 instead of starting over.
+    second = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", f"--output_dir={out_dir}")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming" in second.stdout and "after epoch 1/2" in second.stdout
+    assert "Epoch 1/2" not in second.stdout and "Epoch 2/2" in second.stdout
+    history = json.loads(open(os.path.join(out_dir, "history.json")).read())["epochs"]
+    assert [e["epoch"] for e in history] == [1, 2]
+
+    # A finished run is not redone; a different setting in the same folder is refused.
+    third = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", f"--output_dir={out_dir}")
+    assert third.returncode == 0 and "already finished 2 epochs" in third.stdout
+    fourth = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", "--eps=0.1", f"--output_dir={out_dir}")
+    assert fourth.returncode == 2 and "other settings" in fourth.stderr and "eps" in fourth.stderr
+
+
+def _assert_one_line_error(out, *needles):
+    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_bad_input_is_one_line_and_status_2(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "mnist.npz").write_bytes(b"\x00" * 100)
+    out = str(tmp_path / "o")
+    cases = [
+        (["--dataset=imagenet"], ["unknown dataset", "mnist"]),
+        (["--method=unknown"], ["unknown method"]),
+        (["--nonsense=1"], ["nonsense"]),
+        (["--epochs=0"], ["epochs"]),
+        (["--dataset=mnist", f"--data_dir={empty}", "--nodownload", f"--output_dir={out}"],
+         ["no data for 'mnist'", "--data_dir"]),
+        (["--dataset=mnist", f"--data_dir={corrupt}", "--nodownload", f"--output_dir={out}"],
+         ["not an .npz file"]),
+        (["--dataset=mnist", "--train_examples=10", "--batch_size=64", f"--output_dir={out}"],
+         ["fewer than one batch"]),
+    ]
+    for args, needles in cases:
+        _assert_one_line_error(run_cli("drrdn_tf.train", *args, env={"DRRDN_DATA_DIR": str(empty)}
+                                       if "--nodownload" in args else None), *needles)

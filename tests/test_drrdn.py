@@ -1,0 +1,169 @@
+"""DRRDN: gradient routing per loss (the paper's superscripts), train_step, learning, .keras round trip."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import accuracy, tiny_drrdn
+from drrdn_tf import data
+
+# The paper's superscripts, written out here independently of the implementation (Eqs. 4, 6-10).
+SUPERSCRIPTS = {
+    "ce": {"theta", "phi_s", "w_s"},          # Eq. 4
+    "bc": {"theta", "phi_i", "w_i"},          # Eq. 6
+    "adv": {"theta", "phi_s"},                # Eq. 7
+    "ent": {"theta", "phi_i"},                # Eq. 8
+    "mi": {"phi_s", "phi_i"},                 # Eq. 9, minimised by the disentanglers
+    "mine": {"psi"},                          # Eq. 9, maximised by T
+    "rec": {"phi_s", "phi_i", "theta_rec"},   # Eq. 10
+}
+ALL_GROUPS = {"theta", "phi_s", "phi_i", "w_s", "w_i", "psi", "theta_rec"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = tiny_drrdn()
+    m.compile(keras.optimizers.SGD(0.01, momentum=0.9))
+    return m
+
+
+@pytest.fixture(scope="module")
+def batch(demo):
+    x, y = demo[0][:32], demo[1][:32]
+    rng = np.random.default_rng(0)
+    x_adv = np.clip(x + rng.uniform(-0.3, 0.3, x.shape).astype(np.float32), 0, 1)
+    return tf.constant(x), tf.constant(y), tf.constant(x_adv)
+
+
+def groups_moved(model, loss_fn, variables):
+    """The parameter groups among `variables` that get a non-zero gradient from loss_fn()."""
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    grads = tape.gradient(loss, variables)
+    owner = {id(v): g for g, vs in model.parameter_groups().items() for v in vs}
+    moved = set()
+    for g, v in zip(grads, variables):
+        if g is not None and float(tf.reduce_max(tf.abs(g))) > 0:
+            moved.add(owner[id(v)])
+    return moved
+
+
+def test_each_loss_moves_exactly_its_superscript(model, batch):
+    """Every loss term, differentiated w.r.t. the variables the step's optimizer for it updates, reaches
+    exactly the parameters its superscript names, and nothing else."""
+    x, y, x_adv = batch
+    x_all, y_all, n = tf.concat([x, x_adv], 0), tf.concat([y, y], 0), 32
+    tape1_vars, tape3_vars = model.classifier_variables(), model.disentangler_variables()
+    mine_vars = model.mine.trainable_variables
+
+    def t1(name):
+        return lambda: model.classifier_terms(x_all, y_all, n)[name]
+
+    def t3(name):
+        return lambda: model.disentangler_terms(x_all, n)[name]
+
+    def mine():
+        t = model.classifier_terms(x_all, y_all, n)
+        return -model.mine_estimate(tf.stop_gradient(t["z_s"]), tf.stop_gradient(t["z_i"]))
+
+    moved = {"ce": groups_moved(model, t1("ce"), tape1_vars), "bc": groups_moved(model, t1("bc"), tape1_vars),
+             "adv": groups_moved(model, t3("adv"), tape3_vars), "ent": groups_moved(model, t3("ent"), tape3_vars),
+             "mi": groups_moved(model, t3("mi"), tape3_vars), "rec": groups_moved(model, t3("rec"), tape3_vars),
+             "mine": groups_moved(model, mine, mine_vars)}
+    assert moved == SUPERSCRIPTS
+
+    # The optimizers' variable lists are part of the routing: c_s and c_i are not in tape 3 (so L_ENT and
+    # L_ADV cannot move them), T is only in MINE's, r only in tape 3's.
+    groups = model.parameter_groups()
+    ids = lambda vs: {id(v) for v in vs}  # noqa: E731
+    in_tape1 = {g for g, vs in groups.items() if ids(vs) <= ids(tape1_vars)}
+    in_tape3 = {g for g, vs in groups.items() if ids(vs) <= ids(tape3_vars)}
+    assert in_tape1 == {"theta", "phi_s", "phi_i", "w_s", "w_i"}
+    assert in_tape3 == {"theta", "phi_s", "phi_i", "theta_rec"}
+    assert ids(mine_vars) == ids(groups["psi"])
+    # ...and the terms do reach c_s / c_i when the variables are not restricted: the optimizer lists matter.
+    everything = model.trainable_variables
+    assert "w_s" in groups_moved(model, t3("ent"), everything)
+    assert "w_i" in groups_moved(model, t3("adv"), everything)
+
+
+def test_train_step_updates_every_module_and_reports_every_metric(model, batch):
+    x, y, _ = batch
+    before = {g: [v.numpy().copy() for v in vs] for g, vs in model.parameter_groups().items()}
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert set(logs) >= {"loss", "ce", "bc", "adv", "ent", "mi", "rec", "acc", "adv_acc", "dom_acc"}
+    assert all(np.isfinite(v) for v in logs.values())
+    for g, vs in model.parameter_groups().items():
+        assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before[g], vs)), f"{g} did not move"
+
+
+def test_lambda_zero_switches_terms_off(batch):
+    x, y, _ = batch
+    m = tiny_drrdn(lambda_mi=0.0, lambda_rec=0.0)
+    m.compile(keras.optimizers.SGD(0.01))
+    r_before = [v.numpy().copy() for v in m.reconstructor.trainable_variables]
+    logs = m.train_on_batch(x, y, return_dict=True)
+    assert logs["rec"] == 0.0
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(r_before, m.reconstructor.trainable_variables))
+
+
+def test_bad_arguments_are_value_errors():
+    from drrdn_tf import backbones
+    import drrdn_tf
+    with pytest.raises(ValueError, match="lambda_mi"):
+        tiny_drrdn(lambda_mi=-1.0)
+    with pytest.raises(ValueError, match="alignment"):
+        tiny_drrdn(alignment="nope")
+    with pytest.raises(ValueError, match="encoder"):
+        drrdn_tf.DRRDN("not a model", 10)
+    with pytest.raises(ValueError, match="num_classes"):
+        drrdn_tf.DRRDN(backbones.small_cnn(), 1)
+
+
+def test_learns_real_mnist(demo):
+    """~1,000 real MNIST images, a short fit: natural accuracy well above chance (10%) on held-out images."""
+    keras.utils.set_random_seed(1)
+    xtr, ytr, xte, yte = demo
+    m = tiny_drrdn(eps=0.1, step_size=0.05, pgd_steps=2)
+    m.compile(keras.optimizers.SGD(0.03, momentum=0.9))
+    m.fit(data.make_dataset(xtr[:1024], ytr[:1024], 32, shuffle=True), epochs=3, verbose=0)
+    acc = accuracy(m.predict(xte[:500], verbose=0), yte[:500])
+    assert acc > 0.7, acc
+
+
+def test_keras_round_trip(model, batch, tmp_path):
+    x, y, _ = batch
+    model.train_on_batch(x, y)  # optimizer state exists
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    assert type(loaded).__name__ == "DRRDN" and loaded.lambda_mi == model.lambda_mi
+    # Compiled state comes back too: every optimizer, with its step count.
+    assert loaded.compiled
+    for (o1, _), (o2, _) in zip(model.optimizer_groups(), loaded.optimizer_groups()):
+        assert int(o2.iterations.numpy()) == int(o1.iterations.numpy())
+    loaded.train_on_batch(x, y)  # and it can go on training
+
+
+def test_fit_rejects_bad_inputs(model, demo):
+    x, y = demo[0][:8], demo[1][:8]
+    with pytest.raises(ValueError, match="uint8"):
+        model.fit((x * 255).astype(np.uint8), y, verbose=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.fit(x * 255.0, y, verbose=0)
+    with pytest.raises(ValueError, match="rank 4"):
+        model.fit(x[..., 0], y, verbose=0)
+    with pytest.raises(ValueError, match="channels=3"):
+        model.fit(np.repeat(x, 3, axis=-1), y, verbose=0)
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        model.fit(x, y + 10, verbose=0)
+    with pytest.raises(ValueError, match="uint8"):
+        model.fit(tf.data.Dataset.from_tensor_slices(((x * 255).astype(np.uint8), y)).batch(4), verbose=0)
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        model.evaluate(tf.data.Dataset.from_tensor_slices((x, y - 1)).batch(4), verbose=0)
+    with pytest.raises(ValueError, match="uint8"):
+        model.predict((x * 255).astype(np.uint8), verbose=0)
