@@ -143,6 +143,26 @@ def _tfds_load(name: str, download: bool) -> Optional[RawDataset]:
                       Split(xte.astype(np.uint8), yte.astype(np.int32)), source=f"tensorflow_datasets:{name}")
 
 
+def _can_reach_tfds_storage(timeout: float = 3.0) -> bool:
+    """Whether the host TFDS downloads from resolves, within `timeout` s. Offline, TFDS would otherwise
+    retry for minutes before giving up."""
+    import socket
+    import threading
+
+    result = []
+
+    def resolve():
+        try:
+            result.append(socket.getaddrinfo("storage.googleapis.com", 443))
+        except OSError:
+            pass
+
+    worker = threading.Thread(target=resolve, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result)
+
+
 def demo_path() -> str:
     """Path of the embedded demo set (6,000 train / 1,000 test real MNIST images)."""
     return str(importlib.resources.files("drrdn_tf") / "datasets" / "mnist_demo.npz")
@@ -165,7 +185,7 @@ def load_raw(name: str, data_dir: Optional[str] = None, download: bool = True) -
         path = os.path.join(data_dir, f"{name}.npz")
         if os.path.exists(path):
             return _read_npz(path, name)
-    if download:
+    if download and _can_reach_tfds_storage():
         raw = _tfds_load(name, download=True)
         if raw is not None:
             return raw
@@ -173,7 +193,7 @@ def load_raw(name: str, data_dir: Optional[str] = None, download: bool = True) -
         f"no --data_dir given and ${DATA_DIR_ENV} is not set"
     raise DataError(f"no data for {name!r}: tensorflow-datasets has not prepared it"
                     f"{'' if download else ' (download disabled)'}"
-                    f"{' and could not download it' if download else ''}, and {where}. "
+                    f"{' and could not download it (offline?)' if download else ''}, and {where}. "
                     f"Put {name}.npz (Keras layout: x_train, y_train, x_test, y_test, uint8) in a folder and pass "
                     f"--data_dir=FOLDER or set {DATA_DIR_ENV}=FOLDER, or run where tensorflow-datasets can "
                     "download it.")
@@ -199,4 +219,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if images.dtype == np.uint8:
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # In-memory data has no files to shard: under MultiWorkerMirroredStrategy shard by element.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -21,6 +21,10 @@ flags.DEFINE_string("method", "drrdn", f"one of {', '.join(config_lib.METHODS)}"
 flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
 flags.DEFINE_string("output_dir", None, "run folder (default: runs/<dataset>_<method>)")
 flags.DEFINE_boolean("download", True, "let tensorflow-datasets download the data set if nothing else has it")
+flags.DEFINE_string("strategy", "default", "default (one device), mirrored (all local GPUs, or --devices) or "
+                    "multiworker (MultiWorkerMirroredStrategy from TF_CONFIG)")
+flags.DEFINE_list("devices", None, "devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1 or /cpu:0,/cpu:1")
+flags.DEFINE_integer("cpu_devices", None, "split the CPU into N logical devices (to run replicas without GPUs)")
 flags.DEFINE_string("verbose", "auto", "Keras verbosity: auto, 0, 1 (progress bar) or 2 (one line per epoch)")
 # Overrides of the per-data-set defaults (None: keep the default).
 flags.DEFINE_string("backbone", None, "small_cnn or wide_resnet")
@@ -85,12 +89,19 @@ def main(argv) -> None:
         fail(str(e))
     verbose = _verbosity(FLAGS.verbose)
     output_dir = FLAGS.output_dir or f"runs/{settings.dataset}_{settings.method}"
-    from drrdn_tf import training  # imports TensorFlow: after the flags are known to be good
+    from drrdn_tf import distribute, training  # imports TensorFlow: after the flags are known to be good
 
     try:
-        training.run(settings, output_dir, data_dir=FLAGS.data_dir, download=FLAGS.download, verbose=verbose)
+        if FLAGS.cpu_devices:
+            distribute.split_cpu(FLAGS.cpu_devices)
+        strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.devices)
+        training.run(settings, output_dir, data_dir=FLAGS.data_dir, download=FLAGS.download, verbose=verbose,
+                     strategy=strategy)
     except ValueError as e:  # DataError, RunError, bad settings: the message is the whole story
         fail(str(e))
+    except training.TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         print(f"\ninterrupted: rerun the same command to resume {output_dir} from its last finished epoch",
               file=sys.stderr, flush=True)

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from drrdn_tf import backbones, config as config_lib, data as data_lib
+from drrdn_tf import backbones, config as config_lib, data as data_lib, distribute
 from drrdn_tf.export import export_savedmodel
 from drrdn_tf.methods import registry
 
@@ -93,8 +93,9 @@ class EpsWarmup(keras.callbacks.Callback):
 class RunCheckpoint(keras.callbacks.Callback):
     """After every epoch: weights and optimizer states, then `state.json`, then `history.json`.
 
-    The weights file is written under a temporary name and renamed; `state.json` (renamed last) names the
-    epoch the checkpoint holds, so a kill at any moment leaves the previous complete checkpoint.
+    The weights go to a new file named for the epoch; `state.json` (the commit point, written atomically)
+    names that file and holds the history; only then are older weight files removed. A kill at any
+    moment therefore leaves a complete, consistent checkpoint: the previous one or the new one.
     """
 
     def __init__(self, run_dir: str, history: list):
@@ -108,16 +109,48 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.ckpt_dir, exist_ok=True)
-        weights = os.path.join(self.ckpt_dir, "ckpt.weights.h5")
-        tmp = os.path.join(self.ckpt_dir, ".tmp-ckpt.weights.h5")
+        name = f"epoch-{epoch + 1:04d}.weights.h5"
+        tmp = os.path.join(self.ckpt_dir, ".tmp-" + name)
         self.model.save_weights(tmp)
-        os.replace(tmp, weights)
+        os.replace(tmp, os.path.join(self.ckpt_dir, name))
         entry = {"epoch": epoch + 1, "seconds": round(time.time() - self._t0, 2),
                  "train_eps": float(self.model.train_eps.numpy()),
                  **{k: float(v) for k, v in (logs or {}).items()}}
         self.history.append(entry)
-        write_json(os.path.join(self.ckpt_dir, "state.json"), {"epochs_done": epoch + 1})
+        write_json(os.path.join(self.ckpt_dir, "state.json"),
+                   {"epochs_done": epoch + 1, "weights": name, "history": self.history})
+        for old in os.listdir(self.ckpt_dir):
+            if old.endswith(".weights.h5") and old != name:
+                os.remove(os.path.join(self.ckpt_dir, old))
         write_json(os.path.join(self.run_dir, "history.json"), {"epochs": self.history})
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss term became NaN or Inf; the message names it."""
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the first batch whose metrics (every loss term) are not finite.
+
+    Raising here happens before the epoch's checkpoint is written, so the last good checkpoint stays.
+    """
+
+    def __init__(self, run_dir: str):
+        super().__init__()
+        self.run_dir = run_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(float(v))}
+        if bad:
+            raise TrainingDiverged(
+                f"non-finite loss term(s) {', '.join(f'{k}={v}' for k, v in bad.items())} at epoch "
+                f"{self.epoch + 1}, batch {batch + 1}: training stopped; the last good checkpoint "
+                f"(epoch {self.epoch}) is kept in {self.run_dir}. Lower the learning rate or lambda_mi/lambda_rec "
+                "and start a new run folder")
 
 
 # --------------------------------------------------------------------------- the run
@@ -157,14 +190,27 @@ def _check_resume(run_dir: str, cfg: dict) -> int:
     return int(read_json(state_path)["epochs_done"])
 
 
+def _read_state(run_dir: str) -> dict:
+    return read_json(os.path.join(run_dir, "checkpoint", "state.json"))
+
+
 def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None, download: bool = True,
-        verbose="auto", strategy: Optional[tf.distribute.Strategy] = None) -> dict:
+        verbose="auto", strategy: Optional[tf.distribute.Strategy] = None, callbacks=()) -> dict:
     """Trains (or resumes) one run and writes the run folder. Returns the test results dict.
 
-    Raises ValueError subclasses (DataError, RunError) for bad data, settings or folders.
+    `strategy`: a tf.distribute strategy (default: the current one); the model is built and compiled in
+    its scope. Under MultiWorkerMirroredStrategy, worker 0 writes `output_dir` and every other worker
+    writes its own copy to `output_dir/workers/<index>` (all take part in every collective step).
+    Raises ValueError subclasses (DataError, RunError) for bad data, settings or folders, and
+    TrainingDiverged when a loss becomes NaN/Inf.
     """
     config_lib.validate(s)
     strategy = strategy or tf.distribute.get_strategy()
+    if not distribute.is_chief(strategy):
+        output_dir = os.path.join(output_dir, "workers", str(strategy.cluster_resolver.task_id))
+    if s.batch_size % strategy.num_replicas_in_sync:
+        raise RunError(f"batch_size {s.batch_size} is not divisible by the {strategy.num_replicas_in_sync} "
+                       "replicas: choose a multiple")
     keras.utils.set_random_seed(s.seed)
     raw = data_lib.load_raw(s.dataset, data_dir, download=download)
     (xtr, ytr), val, (xte, yte) = split_data(raw, s)
@@ -186,18 +232,17 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
                       jit_compile=s.jit_compile)
     history = []
     if done:
-        model.load_weights(os.path.join(run_dir, "checkpoint", "ckpt.weights.h5"))
-        history_path = os.path.join(run_dir, "history.json")
-        history = [e for e in read_json(history_path)["epochs"] if e["epoch"] <= done] \
-            if os.path.exists(history_path) else []
+        state = _read_state(run_dir)
+        model.load_weights(os.path.join(run_dir, "checkpoint", state["weights"]))
+        history = state["history"]
         print(f"Resuming {run_dir} after epoch {done}/{s.epochs}", flush=True)
 
     train_ds = data_lib.make_dataset(xtr, ytr, s.batch_size, shuffle=True, seed=s.seed, drop_remainder=True)
     val_ds = data_lib.make_dataset(val[0], val[1], max(s.batch_size, 256)) if val is not None else None
     if done < s.epochs:
-        callbacks = [EpsWarmup(s.eps, s.eps_warmup_epochs), RunCheckpoint(run_dir, history)]
-        model.fit(train_ds, epochs=s.epochs, initial_epoch=done, validation_data=val_ds, callbacks=callbacks,
-                  verbose=verbose)
+        model.fit(train_ds, epochs=s.epochs, initial_epoch=done, validation_data=val_ds, verbose=verbose,
+                  callbacks=[EpsWarmup(s.eps, s.eps_warmup_epochs), NonFiniteGuard(run_dir), *callbacks,
+                             RunCheckpoint(run_dir, history)])
     else:
         print(f"{run_dir} already finished {done} epochs: evaluating and exporting only", flush=True)
 

@@ -45,6 +45,15 @@ def _split_data(data):
     return x, tf.reshape(tf.cast(y, tf.int32), [-1])
 
 
+def _as_logs(trackers) -> Dict[str, tf.Tensor]:
+    """The trackers' values as a step's logs. Keras 3.15 reduces logs under MultiWorkerMirroredStrategy with
+    reduce("MEAN", v, axis=0), which fails on scalars: there, each value is given a length-1 axis."""
+    logs = {name: t.result() for name, t in trackers.items()}
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        logs = {name: tf.reshape(v, [1]) for name, v in logs.items()}
+    return logs
+
+
 class AdversarialModel(keras.Model):
     """Base of all methods. Not used directly: see `DRRDN`, `Standard`, `Madry`, `TRADES`.
 
@@ -53,6 +62,7 @@ class AdversarialModel(keras.Model):
         [B, ..., D] (flattened here).
       num_classes: K.
       eps, step_size, pgd_steps: the L_inf PGD of Eq. 2 used for training and validation.
+      attack_start: PGD's start, "uniform" (x + U(-eps, eps), Madry) or "none" (deterministic, for tests).
       head: kwargs of `layers.Classifier` besides num_classes (`backbones.head_for(backbone)`).
     """
 
@@ -60,7 +70,7 @@ class AdversarialModel(keras.Model):
     train_metric_names: Tuple[str, ...] = ("loss", "acc", "adv_acc")
 
     def __init__(self, encoder, num_classes: int, eps: float = 0.3, step_size: float = 0.01,
-                 pgd_steps: int = 40, head: Optional[dict] = None, **kwargs):
+                 pgd_steps: int = 40, head: Optional[dict] = None, attack_start: str = "uniform", **kwargs):
         super().__init__(**kwargs)
         if isinstance(encoder, dict):  # from_config
             encoder = keras.saving.deserialize_keras_object(encoder)
@@ -70,6 +80,9 @@ class AdversarialModel(keras.Model):
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         if eps < 0 or step_size < 0 or pgd_steps < 0:
             raise ValueError(f"eps, step_size and pgd_steps must be >= 0, got {eps}, {step_size}, {pgd_steps}")
+        if attack_start not in ("uniform", "none"):
+            raise ValueError(f"attack_start must be uniform or none, got {attack_start!r}")
+        self.attack_start = attack_start
         self.encoder = encoder
         self.num_classes = int(num_classes)
         self.eps, self.step_size, self.pgd_steps = float(eps), float(step_size), int(pgd_steps)
@@ -132,7 +145,7 @@ class AdversarialModel(keras.Model):
         """PGD (Eq. 2) on the inference path, in inference mode: eps defaults to the (warm-up) training eps."""
         return pgd(lambda x: self(x, training=False), images, labels,
                    self.train_eps if eps is None else eps, self.step_size,
-                   self.pgd_steps if steps is None else steps)
+                   self.pgd_steps if steps is None else steps, start=self.attack_start)
 
     def minimize(self, tape, loss, variables, optimizer) -> None:
         """One optimizer step on `variables` for the local-batch-mean `loss` (computed inside `tape`).
@@ -149,7 +162,7 @@ class AdversarialModel(keras.Model):
         """Updates the named train trackers and returns every train metric's running value."""
         for name, value in values.items():
             self._trackers[name].update_state(value)
-        return {name: t.result() for name, t in self._trackers.items()}
+        return _as_logs(self._trackers)
 
     @staticmethod
     def accuracy(labels, logits):
@@ -165,9 +178,11 @@ class AdversarialModel(keras.Model):
         """Natural accuracy and PGD accuracy at the target eps (not the warm-up one)."""
         x, y = _split_data(data)
         x_adv = self.attack(x, y, eps=self.eps)
-        self._val_trackers["acc"].update_state(self.accuracy(y, self(x, training=False)), tf.shape(y)[0])
-        self._val_trackers["pgd_acc"].update_state(self.accuracy(y, self(x_adv, training=False)), tf.shape(y)[0])
-        return {name: t.result() for name, t in self._val_trackers.items()}
+        # Per-example values: a replica's share of a short last batch may be empty, and a mean of none is NaN.
+        for name, images in (("acc", x), ("pgd_acc", x_adv)):
+            correct = tf.equal(tf.argmax(self(images, training=False), -1, output_type=tf.int32), y)
+            self._val_trackers[name].update_state(tf.cast(correct, tf.float32))
+        return _as_logs(self._val_trackers)
 
     # ------------------------------------------------------------------ compile / optimizers
 
@@ -180,6 +195,14 @@ class AdversarialModel(keras.Model):
         super().compile(optimizer=optimizer, jit_compile=resolve_jit_compile(jit_compile), **kwargs)
         if self.built:
             self.build_optimizers()
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15 (TF backend) reduces the first batch across replicas here to build what is unbuilt;
+        # under MultiWorkerMirroredStrategy that reduce fails ("Attempt to convert a value (PerReplica...").
+        # Everything it would build (the model and every optimizer) is already built by compile().
+        if self.built and getattr(self, "compiled", False) and all(o.built for o, _ in self.optimizer_groups()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def build_optimizers(self) -> None:
         """opt.build(variables) for every optimizer, in the current (strategy) scope."""
@@ -254,7 +277,7 @@ class AdversarialModel(keras.Model):
             "name": self.name,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "num_classes": self.num_classes, "eps": self.eps, "step_size": self.step_size,
-            "pgd_steps": self.pgd_steps,
+            "pgd_steps": self.pgd_steps, "attack_start": self.attack_start,
             "head": {"hidden_units": list(self.head_config["hidden_units"]),
                      "dropout": self.head_config["dropout"]},
         }

@@ -63,17 +63,20 @@ class TRADES(ClassifierModel):
 
     train_metric_names = ("loss", "ce", "kl", "acc", "adv_acc")
 
-    def __init__(self, encoder, num_classes: int, beta: float = 6.0, **kwargs):
+    def __init__(self, encoder, num_classes: int, beta: float = 6.0, trades_start: str = "normal", **kwargs):
         if beta < 0:
             raise ValueError(f"TRADES beta must be >= 0, got {beta}")
+        if trades_start not in ("normal", "none"):
+            raise ValueError(f"trades_start must be normal or none, got {trades_start!r}")
         self.beta = float(beta)
+        self.trades_start = trades_start
         super().__init__(encoder, num_classes, **kwargs)
 
     def trades_attack(self, x):
         """x' = argmax_{|x'-x|_inf <= eps} KL(f(x) || f(x')), by the shared PGD with a KL loss."""
         natural_logits = tf.stop_gradient(self(x, training=False))
         return pgd(lambda v: self(v, training=False), x, natural_logits, self.train_eps, self.step_size,
-                   self.pgd_steps, start="normal", loss=losses.trades_kl)
+                   self.pgd_steps, start=self.trades_start, loss=losses.trades_kl)
 
     def trades_loss(self, x, x_adv, y, training=True):
         """(total, ce, kl, natural logits, adversarial logits) of the TRADES objective on one batch."""
@@ -93,4 +96,4 @@ class TRADES(ClassifierModel):
                            adv_acc=self.accuracy(y, adv_logits))
 
     def get_config(self):
-        return {**super().get_config(), "beta": self.beta}
+        return {**super().get_config(), "beta": self.beta, "trades_start": self.trades_start}

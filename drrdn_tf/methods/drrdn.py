@@ -121,10 +121,29 @@ class DRRDN(AdversarialModel):
 
     # ------------------------------------------------------------------ the loss terms
 
-    def mine_estimate(self, z_s, z_i):
-        """Eq. 9 on a batch: joint pairs (z_s^j, z_i^j) vs. shuffled pairs (z_s^j, z_i^m). [N, D] x2 -> scalar."""
-        shuffled = tf.gather(z_i, tf.random.shuffle(tf.range(tf.shape(z_i)[0])))
-        return losses.mine_lower_bound(self.mine((z_s, z_i)), self.mine((z_s, shuffled)))
+    def mine_estimate(self, z_s, z_i, salt: int = 0):
+        """Eq. 9 on the global batch: joint pairs (z_s^j, z_i^j) vs. shuffled pairs (z_s^j, z_i^m).
+
+        z_s, z_i: this replica's [2n, D], natural then adversarial halves. Under tf.distribute they are
+        gathered from every replica (and put back in the one-device order: all natural, then all
+        adversarial) and the bound is computed on the whole global batch, since its log-mean-exp does not
+        split into per-replica parts; the permutation comes from a stateless seed (the step and `salt`).
+        So every replica computes the same value, and one or several replicas give the same estimate and
+        gradients. Returns a scalar.
+        """
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            replicas = ctx.num_replicas_in_sync
+
+            def gather(z):  # [2n, D] per replica -> [2Rn, D]: natural halves of all replicas, then adversarial
+                g = ctx.all_gather(z[None], axis=0)                      # [R, 2n, D]
+                g = tf.reshape(g, [replicas, 2, -1, tf.shape(z)[-1]])    # [R, 2, n, D]
+                return tf.reshape(tf.transpose(g, [1, 0, 2, 3]), [-1, tf.shape(z)[-1]])
+            z_s, z_i = gather(z_s), gather(z_i)
+        step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else 0
+        seed = tf.stack([tf.cast(step, tf.int32), tf.constant(salt, tf.int32)])
+        order = tf.argsort(tf.random.stateless_uniform(tf.shape(z_i)[:1], seed=seed))
+        return losses.mine_lower_bound(self.mine((z_s, z_i)), self.mine((z_s, tf.gather(z_i, order))))
 
     def classifier_terms(self, x_all, y_all, n, training=True):
         """Tape 1's terms on x_all = [x; x'] (2n images): Eq. 4 and Eq. 6, plus the diagnostics."""
@@ -152,7 +171,7 @@ class DRRDN(AdversarialModel):
         if self.lambda_mi or self.lambda_rec:
             z_fixed = tf.stop_gradient(z)
             zs_d, zi_d = self.d_s(z_fixed), self.d_i(z_fixed)
-            terms["mi"] = self.mine_estimate(zs_d, zi_d) if self.lambda_mi else tf.constant(0.0)
+            terms["mi"] = self.mine_estimate(zs_d, zi_d, salt=2) if self.lambda_mi else tf.constant(0.0)
             terms["rec"] = losses.reconstruction_loss(self.reconstructor((zs_d, zi_d)), z_fixed) \
                 if self.lambda_rec else tf.constant(0.0)
         else:
@@ -174,7 +193,7 @@ class DRRDN(AdversarialModel):
 
         z_s, z_i = tf.stop_gradient(t1["z_s"]), tf.stop_gradient(t1["z_i"])
         with tf.GradientTape() as tape:                             # line 8: T maximises Eq. 9
-            mi = self.mine_estimate(z_s, z_i)
+            mi = self.mine_estimate(z_s, z_i, salt=1)
             mine_loss = -mi
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
 

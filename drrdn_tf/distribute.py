@@ -1,0 +1,68 @@
+"""tf.distribute strategies by name, for the CLI and for tests.
+
+  default      the current (default) strategy: one device
+  mirrored     tf.distribute.MirroredStrategy on all local GPUs, or on the devices given
+  multiworker  tf.distribute.MultiWorkerMirroredStrategy, configured by the standard TF_CONFIG variable
+
+Build and compile a model inside `strategy.scope()`; `AdversarialModel.compile` builds every optimizer there
+(Keras 3.15 / TF 2.21 otherwise fails with "You must feed a value for placeholder tensor" when a train_step
+uses several optimizers under a strategy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional, Sequence
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def split_cpu(n: int) -> None:
+    """Splits the physical CPU into `n` logical devices (/cpu:0 ... /cpu:n-1), so MirroredStrategy can run
+    several replicas on a machine without GPUs. Must run before TensorFlow initialises its devices."""
+    if n < 1:
+        raise ValueError(f"the number of logical CPU devices must be >= 1, got {n}")
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError as e:
+        raise ValueError(f"cannot split the CPU into {n} devices after TensorFlow has started ({e}); "
+                         "do it first thing in the process") from None
+
+
+def make_strategy(name: str = "default", devices: Optional[Sequence[str]] = None) -> tf.distribute.Strategy:
+    """The strategy called `name`; raises ValueError for an unknown name or a missing/malformed TF_CONFIG."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        if not devices:
+            gpus = tf.config.list_logical_devices("GPU")
+            cpus = tf.config.list_logical_devices("CPU")
+            devices = [d.name for d in gpus] or [d.name for d in cpus]
+        return tf.distribute.MirroredStrategy(list(devices))
+    if name == "multiworker":
+        raw = os.environ.get("TF_CONFIG")
+        if not raw:
+            raise ValueError("--strategy=multiworker needs the TF_CONFIG environment variable (cluster and task), "
+                             'e.g. {"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                             '"task": {"type": "worker", "index": 0}}')
+        try:
+            cfg = json.loads(raw)
+            workers = cfg["cluster"]["worker"]
+            task = cfg["task"]
+            assert task["type"] in ("worker", "chief") and int(task["index"]) >= 0 and workers
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise ValueError(f"TF_CONFIG is malformed: {raw!r} (need cluster.worker and task.type/index)") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True for the worker that writes the run folder (worker 0, or the only process)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)

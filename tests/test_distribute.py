@@ -1,0 +1,142 @@
+"""tf.distribute and interruption: 1 vs 2 replicas, two workers on loopback, kill -9 and resume, NaN stop."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli
+
+QUICK = ["--dataset=mnist", "--train_examples=256", "--batch_size=32", "--pgd_steps=2", "--step_size=0.1",
+         "--val_examples=32", "--test_examples=64", "--verbose=2"]
+
+
+def test_one_and_two_replicas_give_the_same_epoch():
+    """Every method, one fit epoch (2 steps of a global batch of 32) on real MNIST: on one device and on a
+    MirroredStrategy over 2 logical CPUs, the metrics and the updated weights agree to float precision."""
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), "drrdn", "standard",
+                          "madry", "trades"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for r in json.loads(out.stdout.strip().splitlines()[-1]):
+        assert set(r["logs_one"]) == set(r["logs_two"])
+        # Float tolerance: PGD's sign() turns last-bit differences in a near-zero gradient (TRADES' KL at
+        # x' = x) into different steps, so a few 1e-5 remain after two steps; a scaling error would be 50%+.
+        assert r["max_metric_diff"] < 1e-4, r
+        assert r["max_weight_update"] > 1e-3, r                       # the steps did something...
+        assert r["max_weight_diff"] < 0.01 * r["max_weight_update"], r  # ...the same thing on both
+
+
+def test_mirrored_cli_run(tmp_path):
+    res = run_cli("drrdn_tf.train", *QUICK, "--epochs=1", "--strategy=mirrored", "--cpu_devices=2",
+                  f"--output_dir={tmp_path / 'run'}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["num_replicas"] == 2
+    assert (tmp_path / "run" / "savedmodel" / "saved_model.pb").exists()
+    bad = run_cli("drrdn_tf.train", *QUICK, "--strategy=multiworker", f"--output_dir={tmp_path / 'x'}",
+                  env={"TF_CONFIG": ""})
+    assert bad.returncode == 2 and "TF_CONFIG" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _weights(path):
+    with h5py.File(path, "r") as f:
+        arrays = []
+        f.visititems(lambda name, obj: arrays.append((name, obj[()])) if isinstance(obj, h5py.Dataset) else None)
+    return dict(arrays)
+
+
+def test_two_workers_on_loopback_agree(tmp_path):
+    """MultiWorkerMirroredStrategy, two local worker processes on 127.0.0.1: the short fit completes and both
+    workers end with the same weights."""
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    out_dir = str(tmp_path / "run")
+    procs = []
+    try:
+        for index in range(2):
+            env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                         "task": {"type": "worker", "index": index}}))
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "drrdn_tf.train", *QUICK, "--train_examples=128", "--epochs=1",
+                 "--strategy=multiworker", f"--output_dir={out_dir}"],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outputs = [p.communicate(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    chief = _weights(os.path.join(out_dir, "checkpoint", "epoch-0001.weights.h5"))
+    other = _weights(os.path.join(out_dir, "workers", "1", "checkpoint", "epoch-0001.weights.h5"))
+    assert chief.keys() == other.keys() and len(chief) > 10
+    for name in chief:
+        np.testing.assert_allclose(chief[name], other[name], rtol=1e-6, atol=1e-6, err_msg=name)
+    assert json.loads(open(os.path.join(out_dir, "config.json")).read())["num_replicas"] == 2
+
+
+def test_kill_minus_9_then_resume(tmp_path):
+    """kill -9 in the middle of epoch 2, rerun the same command: it resumes after epoch 1, finishes, and its
+    history is one continuous run."""
+    out_dir = tmp_path / "run"
+    args = [sys.executable, "-m", "drrdn_tf.train", *QUICK, "--train_examples=512", "--epochs=3",
+            f"--output_dir={out_dir}"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out_dir / "checkpoint" / "state.json"
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not state.exists():
+            time.sleep(0.2)
+        assert state.exists(), "no checkpoint within 300 s"
+        time.sleep(1.0)  # now inside epoch 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = json.loads(state.read_text())["epochs_done"]
+    assert 1 <= done < 3
+    res = subprocess.run(args[:-1] + [f"--output_dir={out_dir}", "--verbose=2"], cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"Resuming {out_dir} after epoch {done}/3" in res.stdout
+    history = json.loads((out_dir / "history.json").read_text())["epochs"]
+    assert [e["epoch"] for e in history] == [1, 2, 3]
+    assert sorted(os.listdir(out_dir / "checkpoint")) == ["epoch-0003.weights.h5", "state.json"]
+
+
+class _PoisonAtEpoch2(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:  # the logits' bias (a NaN conv kernel is squashed to 0 by the fused ReLU)
+            v = self.model.c_s.trainable_variables[-1]
+            v.assign(np.full(v.shape, np.nan, np.float32))
+
+
+def test_nan_stops_with_the_loss_named_and_keeps_the_last_checkpoint(tmp_path):
+    from drrdn_tf import config, training
+    s = config.settings_for("mnist", train_examples=128, batch_size=32, pgd_steps=1, val_examples=32,
+                            test_examples=32, epochs=3)
+    with pytest.raises(training.TrainingDiverged, match=r"non-finite loss term\(s\) .*ce=nan.*epoch 2, batch 1"):
+        training.run(s, str(tmp_path), verbose=0, callbacks=[_PoisonAtEpoch2()])
+    state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
+    assert state["epochs_done"] == 1 and state["weights"] == "epoch-0001.weights.h5"
+    weights = _weights(tmp_path / "checkpoint" / "epoch-0001.weights.h5")
+    assert all(np.all(np.isfinite(w)) for w in weights.values() if w.dtype.kind == "f")
