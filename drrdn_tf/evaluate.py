@@ -1,0 +1,170 @@
+"""Command line: evaluate any exported SavedModel against the attack suite.
+
+  python -m drrdn_tf.evaluate --model=runs/mnist_drrdn/savedmodel --dataset=mnist --preset=paper \\
+      --num_examples=1000 --output=results.json [--surrogates=runs/mnist_madry/savedmodel,...]
+
+The model is any SavedModel with the `serving_default` contract of `drrdn_tf.export` (input `images` float32
+[B, H, W, C] in [0, 1], output `logits`). Examples are the first --num_examples of the test split, so runs
+are comparable. Presets (see `drrdn_tf.evaluation`): paper (Natural, FGSM, PGD40, PGD100, CW40, CW100 and a
+transfer column per surrogate), autoattack (APGD-CE, APGD-T, Square, per-example worst case) and quick
+(Natural, FGSM, PGD10). Prints the table (accuracies in %) and the masking report, and writes the results
+as JSON (accuracies as fractions). Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+from drrdn_tf.data import IMAGE_SHAPES, NUM_CLASSES
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "SavedModel folder with a serving_default signature (images -> logits)")
+flags.DEFINE_string("dataset", "demo", f"one of {', '.join(NUM_CLASSES)} (demo: embedded MNIST slice)")
+flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
+flags.DEFINE_boolean("download", True, "let tensorflow-datasets download the data set if nothing else has it")
+flags.DEFINE_enum("preset", "paper", ["paper", "autoattack", "quick"], "which attacks to run")
+flags.DEFINE_integer("num_examples", 1000, "evaluate on the first N test images")
+flags.DEFINE_integer("batch_size", 256, "examples per attack batch")
+flags.DEFINE_string("output", None, "results JSON file (default: evaluation_<dataset>_<preset>.json)")
+flags.DEFINE_list("surrogates", [], "comma-separated SavedModel folders: one transfer column per surrogate")
+flags.DEFINE_integer("seed", 0, "seed of the attacks' random starts")
+flags.DEFINE_boolean("masking", True, "run the gradient-masking checks")
+flags.DEFINE_integer("masking_examples", 200, "examples used by the masking checks' extra attacks")
+flags.DEFINE_float("masking_tolerance", 0.02, "tolerance of the masking checks (fraction of examples)")
+flags.DEFINE_boolean("per_example", True, "store per-example correctness in the JSON")
+flags.DEFINE_boolean("progress", True, "show progress bars")
+
+
+def fail(message: str) -> None:
+    """One line on stderr and exit status 2: the CLI's answer to bad input."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"
+
+
+def check_flags() -> None:
+    if FLAGS.model is None:
+        fail("--model=PATH is required (a SavedModel folder, e.g. runs/<run>/savedmodel)")
+    if FLAGS.dataset not in NUM_CLASSES:
+        fail(f"unknown dataset {FLAGS.dataset!r}: choose one of {', '.join(NUM_CLASSES)}")
+    for name in ("num_examples", "batch_size", "masking_examples"):
+        if getattr(FLAGS, name) < 1:
+            fail(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
+    if not 0 <= FLAGS.masking_tolerance <= 1:
+        fail(f"--masking_tolerance must be in [0, 1], got {FLAGS.masking_tolerance}")
+    for path in [FLAGS.model] + list(FLAGS.surrogates):
+        if not os.path.exists(path):
+            fail(f"model path {path} does not exist")
+
+
+def load_model(path: str, what: str):
+    """(model_fn, name) for a SavedModel that takes the data set's images and returns its classes' logits."""
+    import numpy as np
+    import tensorflow as tf
+
+    from drrdn_tf import evaluation
+
+    try:
+        model_fn, shape = evaluation.savedmodel_fn(path)
+    except ValueError as e:
+        fail(str(e))
+    except Exception as e:  # a corrupt or foreign folder: TensorFlow's own errors
+        fail(f"cannot load {what} {path} as a SavedModel: {_first_line(e)}")
+    image_shape = IMAGE_SHAPES[FLAGS.dataset]
+    try:
+        evaluation.check_input_shape(shape, image_shape, what=f"{what} {path}", images=f"{FLAGS.dataset} images")
+    except ValueError as e:
+        fail(str(e))
+    try:
+        logits = model_fn(tf.zeros((1,) + image_shape, tf.float32))
+    except Exception as e:
+        fail(f"{what} {path} cannot run on {FLAGS.dataset} images of shape {image_shape}: {_first_line(e)}")
+    num_classes = NUM_CLASSES[FLAGS.dataset]
+    if logits.shape.rank != 2 or logits.shape[-1] != num_classes:
+        fail(f"{what} {path} returns logits of shape {logits.shape.as_list()}, but {FLAGS.dataset} has "
+             f"{num_classes} classes (expected [batch, {num_classes}])")
+    if not np.all(np.isfinite(logits.numpy())):
+        fail(f"{what} {path} returns non-finite logits")
+    return model_fn, evaluation.model_name(path)
+
+
+def main(argv) -> None:
+    logging.set_verbosity(logging.ERROR)
+    if len(argv) > 1:
+        fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
+    check_flags()
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from drrdn_tf import data as data_lib
+    from drrdn_tf import evaluation
+    from drrdn_tf.training import write_json
+
+    tf.get_logger().setLevel("ERROR")  # the retracing notices of the attacks' separate tf.functions
+    try:
+        raw = data_lib.load_raw(FLAGS.dataset, FLAGS.data_dir, download=FLAGS.download)
+    except ValueError as e:
+        fail(str(e))
+    n = min(FLAGS.num_examples, len(raw.test.labels))
+    images = data_lib.to_float(raw.test.images[:n])
+    labels = raw.test.labels[:n].astype(np.int32)
+
+    model_fn, name = load_model(FLAGS.model, "model")
+    surrogates = {}
+    for path in FLAGS.surrogates:
+        fn, sname = load_model(path, "surrogate")
+        key = sname
+        i = 2
+        while key in surrogates:
+            key, i = f"{sname}_{i}", i + 1
+        surrogates[key] = (fn, os.path.abspath(path))
+
+    output = FLAGS.output or f"evaluation_{FLAGS.dataset}_{FLAGS.preset}.json"
+    print(f"Evaluating {os.path.abspath(FLAGS.model)} on the first {n} {FLAGS.dataset} test images "
+          f"(preset {FLAGS.preset})", flush=True)
+    results = evaluation.evaluate(
+        model_fn, images, labels, FLAGS.dataset, preset=FLAGS.preset, batch_size=FLAGS.batch_size,
+        surrogates={k: fn for k, (fn, _) in surrogates.items()}, seed=FLAGS.seed, masking=FLAGS.masking,
+        masking_examples=FLAGS.masking_examples, masking_tolerance=FLAGS.masking_tolerance,
+        per_example=FLAGS.per_example, progress=FLAGS.progress, model=name,
+        log=lambda m: print(m, flush=True))
+    results["model"] = os.path.abspath(FLAGS.model)
+    results["model_name"] = name
+    results["surrogates"] = {k: p for k, (_, p) in surrogates.items()}
+    results["data_source"] = raw.source
+    results["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__,
+                           "python": sys.version.split()[0]}
+    write_json(output, results)
+    print(evaluation.format_table(results), flush=True)
+    print(f"-> {os.path.abspath(output)}", flush=True)
+
+
+def _parse_flags(argv):
+    """absl's parser, but an unknown or malformed flag is one line and exit status 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"error: {' '.join(str(e).split())} (see --helpshort)", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app.run(main, flags_parser=_parse_flags)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr, flush=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()
