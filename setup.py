@@ -21,5 +21,6 @@ setup(
         "absl-py",
     ],
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["drrdn-train=drrdn_tf.train:run"]},
+    entry_points={"console_scripts": ["drrdn-train=drrdn_tf.train:run", "drrdn-evaluate=drrdn_tf.evaluate:run",
+                                      "drrdn-bench=drrdn_tf.bench:run"]},
 )

@@ -16,7 +16,10 @@ from __future__ import annotations
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from drrdn_tf import cli
+from drrdn_tf.cli import fail
 
 from drrdn_tf.data import IMAGE_SHAPES, NUM_CLASSES
 
@@ -36,12 +39,6 @@ flags.DEFINE_integer("masking_examples", 200, "examples used by the masking chec
 flags.DEFINE_float("masking_tolerance", 0.02, "tolerance of the masking checks (fraction of examples)")
 flags.DEFINE_boolean("per_example", True, "store per-example correctness in the JSON")
 flags.DEFINE_boolean("progress", True, "show progress bars")
-
-
-def fail(message: str) -> None:
-    """One line on stderr and exit status 2: the CLI's answer to bad input."""
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-    sys.exit(2)
 
 
 def _first_line(e: Exception) -> str:
@@ -148,22 +145,9 @@ def main(argv) -> None:
     print(f"-> {os.path.abspath(output)}", flush=True)
 
 
-def _parse_flags(argv):
-    """absl's parser, but an unknown or malformed flag is one line and exit status 2."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"error: {' '.join(str(e).split())} (see --helpshort)", file=sys.stderr, flush=True)
-        sys.exit(2)
-
-
 def run() -> None:
     """Console-script entry point."""
-    try:
-        app.run(main, flags_parser=_parse_flags)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr, flush=True)
-        sys.exit(130)
+    cli.run_app(main)
 
 
 if __name__ == "__main__":

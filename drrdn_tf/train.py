@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from drrdn_tf import config as config_lib
+from drrdn_tf import cli, config as config_lib
+from drrdn_tf.cli import fail
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "demo", f"one of {', '.join(config_lib.DATASETS)} (demo: embedded MNIST slice)")
@@ -57,12 +58,6 @@ _OVERRIDES = ("method", "backbone", "wrn_depth", "wrn_width", "eps", "step_size"
               "jit_compile")
 
 
-def fail(message: str) -> None:
-    """One line on stderr and exit status 2: the CLI's answer to bad input."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
-
-
 def settings_from_flags() -> config_lib.Settings:
     overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
     if FLAGS.lr_decay_epochs is not None:
@@ -100,26 +95,16 @@ def main(argv) -> None:
     except ValueError as e:  # DataError, RunError, bad settings: the message is the whole story
         fail(str(e))
     except training.TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        fail(str(e), status=1)
     except KeyboardInterrupt:
         print(f"\ninterrupted: rerun the same command to resume {output_dir} from its last finished epoch",
               file=sys.stderr, flush=True)
         sys.exit(130)
 
 
-def _parse_flags(argv):
-    """absl's parser, but an unknown or malformed flag is one line and exit status 2."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"error: {e} (see --helpshort)", file=sys.stderr, flush=True)
-        sys.exit(2)
-
-
 def run() -> None:
     """Console-script entry point."""
-    app.run(main, flags_parser=_parse_flags)
+    cli.run_app(main)
 
 
 if __name__ == "__main__":
