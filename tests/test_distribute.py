@@ -21,17 +21,23 @@ QUICK = ["--dataset=mnist", "--train_examples=256", "--batch_size=32", "--pgd_st
 
 def test_one_and_two_replicas_give_the_same_epoch():
     """Every method, one fit epoch (2 steps of a global batch of 32) on real MNIST: on one device and on a
-    MirroredStrategy over 2 logical CPUs, the metrics and the updated weights agree to float precision."""
+    MirroredStrategy over 2 logical CPUs, the metrics and the updated weights agree."""
     out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), "drrdn", "standard",
-                          "madry", "trades"], capture_output=True, text=True, timeout=600, cwd=REPO)
+                          "madry", "trades"], capture_output=True, text=True, timeout=900, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
-    for r in json.loads(out.stdout.strip().splitlines()[-1]):
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {(r["method"], r["pgd_steps"]) for r in results} == {
+        (m, k) for m in ("drrdn", "standard", "madry", "trades") for k in (0, 2)}
+    for r in results:
         assert set(r["logs_one"]) == set(r["logs_two"])
-        # Float tolerance: PGD's sign() turns last-bit differences in a near-zero gradient (TRADES' KL at
-        # x' = x) into different steps, so a few 1e-5 remain after two steps; a scaling error would be 50%+.
-        assert r["max_metric_diff"] < 1e-4, r
-        assert r["max_weight_update"] > 1e-3, r                       # the steps did something...
-        assert r["max_weight_diff"] < 0.01 * r["max_weight_update"], r  # ...the same thing on both
+        assert r["max_weight_update"] > 1e-3, r                      # the steps did something...
+        if r["pgd_steps"] == 0:  # deterministic: every loss scaled for the global batch, to float precision
+            assert r["max_metric_diff"] < 1e-5, r
+            assert r["max_weight_diff"] < 1e-3 * r["max_weight_update"], r
+        else:  # with the attack: sign() noise moves a few pixels; a scaling error would be 50%+ of the update
+            losses = [k for k in r["logs_one"] if "acc" not in k]
+            assert max(abs(r["logs_one"][k] - r["logs_two"][k]) for k in losses) < 1e-2, r
+            assert r["max_weight_diff"] < 0.1 * r["max_weight_update"], r
 
 
 def test_mirrored_cli_run(tmp_path):
