@@ -106,3 +106,8 @@ def test_cli_trains_each_baseline(method, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     results = json.loads(open(os.path.join(out, "results.json")).read())
     assert results["method"] == method and os.path.exists(os.path.join(out, "savedmodel", "saved_model.pb"))
+    # ...and the evaluation CLI accepts its export.
+    ev = run_cli("drrdn_tf.evaluate", f"--model={out}/savedmodel", "--dataset=mnist", "--preset=quick",
+                 "--num_examples=32", "--nomasking", "--noprogress", f"--output={out}/eval.json")
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    assert 0.0 <= json.loads(open(os.path.join(out, "eval.json")).read())["accuracy"]["pgd10"] <= 1.0

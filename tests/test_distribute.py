@@ -68,7 +68,8 @@ def _weights(path):
     return dict(arrays)
 
 
-def test_two_workers_on_loopback_agree(tmp_path):
+@pytest.mark.parametrize("method", ["drrdn", "standard", "madry", "trades"])
+def test_two_workers_on_loopback_agree(method, tmp_path):
     """MultiWorkerMirroredStrategy, two local worker processes on 127.0.0.1: the short fit completes and both
     workers end with the same weights."""
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
@@ -80,7 +81,7 @@ def test_two_workers_on_loopback_agree(tmp_path):
                                                          "task": {"type": "worker", "index": index}}))
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "drrdn_tf.train", *QUICK, "--train_examples=128", "--epochs=1",
-                 "--strategy=multiworker", f"--output_dir={out_dir}"],
+                 f"--method={method}", "--strategy=multiworker", f"--output_dir={out_dir}"],
                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         outputs = [p.communicate(timeout=600) for p in procs]
     finally:
