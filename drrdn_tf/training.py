@@ -14,7 +14,6 @@ Every file is written to a temporary name and renamed, so an interruption never 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import tempfile

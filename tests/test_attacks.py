@@ -10,7 +10,7 @@ import tensorflow as tf
 import drrdn_tf
 from drrdn_tf import backbones, data
 from drrdn_tf.attacks import (APGD, APGDT, FGSM, PGD, Square, Transfer, apgd_ce, apgd_dlr, checkpoints, dlr_loss,
-                              pgd, targeted_dlr_loss)
+                              targeted_dlr_loss)
 from drrdn_tf.attacks.square import p_schedule, square_side, stripes_start
 from drrdn_tf.export import load_savedmodel
 

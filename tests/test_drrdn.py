@@ -1,6 +1,5 @@
 """DRRDN: gradient routing per loss (the paper's superscripts), train_step, learning, .keras round trip."""
 
-import os
 
 import keras
 import numpy as np
