@@ -147,8 +147,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if bad:
             raise TrainingDiverged(
                 f"non-finite loss term(s) {', '.join(f'{k}={v}' for k, v in bad.items())} at epoch "
-                f"{self.epoch + 1}, batch {batch + 1}: training stopped; the last good checkpoint "
-                f"(epoch {self.epoch}) is kept in {self.run_dir}. Lower the learning rate or lambda_mi/lambda_rec "
+                f"{self.epoch + 1}, batch {batch + 1}: training stopped; "
+                + (f"the last good checkpoint (epoch {self.epoch}) is kept in {self.run_dir}" if self.epoch
+                   else "no epoch had finished, so there is no checkpoint")
+                + ". Lower the learning rate or lambda_mi/lambda_rec "
                 "and start a new run folder")
 
 
@@ -172,12 +174,13 @@ def split_data(raw: data_lib.RawDataset, s: config_lib.Settings):
     return train, val, (xte[:n_test], yte[:n_test])
 
 
-def _check_resume(run_dir: str, cfg: dict) -> int:
-    """Epochs already done in `run_dir` (0 for a new run); refuses a folder holding a different run."""
+def _check_resume(run_dir: str, cfg: dict) -> Optional[dict]:
+    """The checkpoint state of `run_dir` (`state.json`: epochs_done, weights, history), or None for a new run;
+    refuses a folder holding a run with different settings."""
     state_path = os.path.join(run_dir, "checkpoint", "state.json")
     cfg_path = os.path.join(run_dir, "config.json")
     if not os.path.exists(state_path):
-        return 0
+        return None
     if os.path.exists(cfg_path):
         old = read_json(cfg_path).get("settings", {})
         new = cfg["settings"]
@@ -186,11 +189,7 @@ def _check_resume(run_dir: str, cfg: dict) -> int:
             details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
             raise RunError(f"{run_dir} holds a run with other settings ({details}); rerun with the same "
                            "flags to resume it, or choose another --output_dir")
-    return int(read_json(state_path)["epochs_done"])
-
-
-def _read_state(run_dir: str) -> dict:
-    return read_json(os.path.join(run_dir, "checkpoint", "state.json"))
+    return read_json(state_path)
 
 
 def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None, download: bool = True,
@@ -222,7 +221,8 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
            "val_examples_used": int(0 if val is None else len(val[1])), "test_examples_used": int(len(yte)),
            "num_replicas": strategy.num_replicas_in_sync,
            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0]}}
-    done = _check_resume(run_dir, cfg)
+    state = _check_resume(run_dir, cfg)
+    done = int(state["epochs_done"]) if state else 0
     write_json(os.path.join(run_dir, "config.json"), cfg)
 
     with strategy.scope():
@@ -231,7 +231,6 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
                       jit_compile=s.jit_compile)
     history = []
     if done:
-        state = _read_state(run_dir)
         model.load_weights(os.path.join(run_dir, "checkpoint", state["weights"]))
         history = state["history"]
         print(f"Resuming {run_dir} after epoch {done}/{s.epochs}", flush=True)
