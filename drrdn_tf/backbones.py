@@ -13,6 +13,8 @@ from typing import Optional
 import keras
 from keras import layers
 
+from drrdn_tf.conv import Conv2D
+
 
 def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn") -> keras.Model:
     """TRADES' SmallCNN feature extractor: 3x3 convs 32, 32, max-pool, 64, 64, max-pool, flatten.
@@ -24,7 +26,7 @@ def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn") -> keras.Model:
         if filters == "pool":
             x = layers.MaxPooling2D(2)(x)
         else:
-            x = layers.Conv2D(filters, 3, activation="relu")(x)
+            x = Conv2D(filters, 3, activation="relu")(x)
     return keras.Model(inputs, layers.Flatten()(x), name=name)
 
 
@@ -33,10 +35,10 @@ def _wrn_block(x, filters: int, stride: int):
     out = layers.ReLU()(layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x))
     shortcut = x
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(out)
-    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(out)
+        shortcut = Conv2D(filters, 1, strides=stride, use_bias=False)(out)
+    y = Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(out)
     y = layers.ReLU()(layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(y))
-    y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+    y = Conv2D(filters, 3, padding="same", use_bias=False)(y)
     return layers.Add()([shortcut, y])
 
 
@@ -50,7 +52,7 @@ def wide_resnet(depth: int = 28, width: int = 10, input_shape=(32, 32, 3),
         raise ValueError(f"wide_resnet width must be >= 1, got {width}")
     n = (depth - 4) // 6
     x = inputs = keras.Input(input_shape, name="images")
-    x = layers.Conv2D(16, 3, padding="same", use_bias=False)(x)
+    x = Conv2D(16, 3, padding="same", use_bias=False)(x)
     for group, stride in enumerate((1, 2, 2)):
         for i in range(n):
             x = _wrn_block(x, 16 * width * 2 ** group, stride if i == 0 else 1)
