@@ -40,7 +40,11 @@ class _MLP(layers.Layer):
             shape = shape[:-1] + (d.units,)
 
     def call(self, x, training=False):
-        for i, d in enumerate(self.dense):
+        return self.call_from(x, 0, training=training)
+
+    def call_from(self, x, start: int, training=False):
+        """The MLP from its dense layer number `start` on (x is what that layer takes)."""
+        for i, d in enumerate(self.dense[start:], start):
             x = d(x)
             if i == 0 and self.drop is not None:
                 x = self.drop(x, training=training)

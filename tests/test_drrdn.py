@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from conftest import accuracy, tiny_drrdn
 from drrdn_tf import data
+from drrdn_tf import losses as drrdn_losses
 
 # The paper's superscripts, written out here independently of the implementation (Eqs. 4, 6-10).
 SUPERSCRIPTS = {
@@ -59,14 +60,14 @@ def test_each_loss_moves_exactly_its_superscript(model, batch):
     mine_vars = model.mine.trainable_variables
 
     def t1(name):
-        return lambda: model.classifier_terms(x_all, y_all, n)[name]
+        return lambda: model.classifier_terms(*model.representations(x_all)[1:], y_all, n)[name]
 
     def t3(name):
-        return lambda: model.disentangler_terms(x_all, n)[name]
+        return lambda: model.disentangler_terms(*model.representations(x_all), n)[name]
 
     def mine():
-        t = model.classifier_terms(x_all, y_all, n)
-        return -model.mine_estimate(tf.stop_gradient(t["z_s"]), tf.stop_gradient(t["z_i"]))
+        _, z_s, z_i = model.representations(x_all)
+        return -model.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i))
 
     moved = {"ce": groups_moved(model, t1("ce"), tape1_vars), "bc": groups_moved(model, t1("bc"), tape1_vars),
              "adv": groups_moved(model, t3("adv"), tape3_vars), "ent": groups_moved(model, t3("ent"), tape3_vars),
@@ -166,3 +167,91 @@ def test_fit_rejects_bad_inputs(model, demo):
         model.evaluate(tf.data.Dataset.from_tensor_slices((x, y - 1)).batch(4), verbose=0)
     with pytest.raises(ValueError, match="uint8"):
         model.predict((x * 255).astype(np.uint8), verbose=0)
+
+
+@pytest.mark.parametrize("backbone", ["small_cnn", "wide_resnet"])
+def test_folded_inference_path_is_the_inference_path(backbone, demo):
+    """The attacks' inference_fn (d_s folded into c_s's first layer) gives the logits and input gradients of
+    call(training=False); a non-linear d_s is not folded."""
+    from drrdn_tf import backbones
+    if backbone == "small_cnn":
+        m, x = tiny_drrdn(), tf.constant(demo[0][:16])
+    else:
+        m = drrdn_tf_model(backbones.wide_resnet(10, 1, (8, 8, 3)), backbones.head_for("wide_resnet"))
+        x = tf.random.uniform((16, 8, 8, 3), seed=1)
+    # Non-trivial biases, so the folded bias term is exercised.
+    for layer in (m.d_s.dense[0], m.c_s.dense[0]):
+        layer.bias.assign(tf.random.normal(layer.bias.shape, stddev=0.5, seed=2))
+    folded = m.inference_fn()
+    assert folded.__name__ == "logits"  # the fold was taken
+
+    def logits_and_grad(fn):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = fn(x)
+            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.zeros([16], tf.int32), logits))
+        return logits.numpy(), tape.gradient(loss, x).numpy()
+
+    ref_logits, ref_grad = logits_and_grad(lambda v: m(v, training=False))
+    got_logits, got_grad = logits_and_grad(folded)
+    assert np.abs(ref_logits).max() > 1e-3
+    np.testing.assert_allclose(got_logits, ref_logits, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_grad, ref_grad, rtol=1e-3, atol=1e-6)
+
+    relu_ds = tiny_drrdn()
+    relu_ds.d_s.dense[0].activation = keras.activations.relu
+    assert relu_ds.inference_fn().__name__ != "logits"
+
+
+def drrdn_tf_model(encoder, head, **kwargs):
+    import drrdn_tf
+    return drrdn_tf.DRRDN(encoder, 10, eps=0.3, step_size=0.05, pgd_steps=0, head=head, **kwargs)
+
+
+def test_train_step_is_algorithm_1(batch):
+    """train_step against a reference written out step by step: update 1 (L_CE + L_BC) at the weights before
+    the step, then T's update on that pass's (z_s, z_i), then update 3 on z, z_s, z_i recomputed with the g,
+    d_s, d_i that update 1 moved, against the c_i, c_s and T just updated. No dropout, plain SGD with a large
+    rate (so that computing update 3 on the stale pass would differ clearly): the compiled step and the
+    reference agree to float32 rounding."""
+    x, y, x_adv = batch
+    head = {"hidden_units": (200, 200), "dropout": 0.0}
+
+    def make():
+        from drrdn_tf import backbones
+        m = drrdn_tf_model(backbones.small_cnn((28, 28, 1)), head)
+        m.compile(keras.optimizers.SGD(0.5), mine_optimizer=keras.optimizers.SGD(0.5))
+        return m
+    a, b = make(), make()
+    b.set_weights(a.get_weights())
+    before = [w.numpy().copy() for w in a.weights]
+    a.attack = lambda images, labels, **kw: x_adv  # a fixed x', so both sides see the same batch
+    a.train_on_batch(x, y)
+
+    n = 32
+    x_all, y_all = tf.concat([x, x_adv], 0), tf.concat([y, y], 0)
+    with tf.GradientTape() as tape:                                        # update 1
+        _, z_s, z_i = b.representations(x_all)
+        t1 = b.classifier_terms(z_s, z_i, y_all, n)
+        loss_1 = t1["ce"] + t1["bc"]
+    b.minimize(tape, loss_1, b.classifier_variables(), b.optimizer)
+    with tf.GradientTape() as tape:                                        # T's update
+        mine_loss = -b.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
+    b.minimize(tape, mine_loss, b.mine.trainable_variables, b.mine_optimizer)
+    with tf.GradientTape() as tape:                                        # update 3, written out
+        z = b.features(x_all, training=True)
+        z_s, z_i = b.d_s(z), b.d_i(z)
+        dom_s = b.c_i(z_s)
+        adv = drrdn_losses.alignment_loss(dom_s[:n], dom_s[n:], b.alignment)
+        ent = drrdn_losses.entropy_loss(b.c_s(z_i))
+        zs_d, zi_d = b.d_s(tf.stop_gradient(z)), b.d_i(tf.stop_gradient(z))
+        mi = b.mine_estimate(zs_d, zi_d, salt=2)
+        rec = drrdn_losses.reconstruction_loss(b.reconstructor((zs_d, zi_d)), tf.stop_gradient(z))
+        loss_3 = adv + ent + b.lambda_mi * mi + b.lambda_rec * rec
+    b.minimize(tape, loss_3, b.disentangler_variables(), b.disentangler_optimizer)
+
+    moved = 0
+    for va, vb, v0 in zip(a.weights, b.weights, before):
+        np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=2e-4, atol=2e-6, err_msg=va.path)
+        moved += not np.array_equal(va.numpy(), v0)
+    assert moved > 20

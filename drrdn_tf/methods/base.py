@@ -141,9 +141,15 @@ class AdversarialModel(keras.Model):
         z = self.encoder(images, training=training)
         return self._flatten(z) if len(z.shape) > 2 else z
 
+    def inference_fn(self):
+        """The inference path as a function for attacks: images [B, H, W, C] in [0, 1] -> logits [B, K], in
+        inference mode. Methods may return a cheaper form of the same function (DRRDN folds its linear d_s into
+        c_s); call it once per attack, outside the PGD loop, so any such preparation is paid once."""
+        return lambda images: self(images, training=False)
+
     def attack(self, images, labels, eps=None, steps=None):
         """PGD (Eq. 2) on the inference path, in inference mode: eps defaults to the (warm-up) training eps."""
-        return pgd(lambda x: self(x, training=False), images, labels,
+        return pgd(self.inference_fn(), images, labels,
                    self.train_eps if eps is None else eps, self.step_size,
                    self.pgd_steps if steps is None else steps, start=self.attack_start)
 

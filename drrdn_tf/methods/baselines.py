@@ -75,7 +75,7 @@ class TRADES(ClassifierModel):
     def trades_attack(self, x):
         """x' = argmax_{|x'-x|_inf <= eps} KL(f(x) || f(x')), by the shared PGD with a KL loss."""
         natural_logits = tf.stop_gradient(self(x, training=False))
-        return pgd(lambda v: self(v, training=False), x, natural_logits, self.train_eps, self.step_size,
+        return pgd(self.inference_fn(), x, natural_logits, self.train_eps, self.step_size,
                    self.pgd_steps, start=self.trades_start, loss=losses.trades_kl)
 
     def trades_loss(self, x, x_adv, y, training=True):

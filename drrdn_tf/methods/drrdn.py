@@ -8,11 +8,12 @@ Each loss moves exactly the parameters of its superscript in the paper:
   Eq. 4  L_CE  {theta, phi_s, w_s}     Eq. 6  L_BC  {theta, phi_i, w_i}   Eq. 7  L_ADV {theta, phi_s}
   Eq. 8  L_ENT {theta, phi_i}          Eq. 9  MI    {phi_s, phi_i} (minimised), {psi} (maximised)
   Eq. 10 L_REC {phi_s, phi_i, theta_rec}
-One training step has three tapes, each with its own optimizer, in the order of Algorithm 1:
+One training step makes three updates, each with its own tape and optimizer, in the order of Algorithm 1:
   1. classifiers (line 6): L_CE + L_BC on {theta, phi_s, phi_i, w_s, w_i}        -> `optimizer`
   2. MINE estimate (line 8): T maximises Eq. 9 on fixed (z_s, z_i), {psi}          -> `mine_optimizer`
   3. disentanglers (lines 7-9): L_ADV + L_ENT + l_mi MI + l_rec L_REC on
      {theta, phi_s, phi_i, theta_rec}, against the just-updated c_i*, c_s* and T   -> `disentangler_optimizer`
+Update 3 computes z, z_s, z_i afresh, with the g, d_s, d_i that update 1 has just moved.
 Routing inside a tape uses stop-gradients: L_BC sees sg(z_s) (it trains c_i on z_s but must not move
 d_s); MI and L_REC see d_s(sg(z)), d_i(sg(z)) (they must not move the encoder). c_s and c_i are not in
 tape 3's variables, so L_ENT and L_ADV cannot move them. `tests/test_drrdn.py` checks all of this.
@@ -145,29 +146,31 @@ class DRRDN(AdversarialModel):
         order = tf.argsort(tf.random.stateless_uniform(tf.shape(z_i)[:1], seed=seed))
         return losses.mine_lower_bound(self.mine((z_s, z_i)), self.mine((z_s, tf.gather(z_i, order))))
 
-    def classifier_terms(self, x_all, y_all, n, training=True):
-        """Tape 1's terms on x_all = [x; x'] (2n images): Eq. 4 and Eq. 6, plus the diagnostics."""
+    def representations(self, x_all, training=True):
+        """Line 5: z = g(x_all) [2n, D], z_s = d_s(z) and z_i = d_i(z) [2n, D_s], for x_all = [x; x']."""
         z = self.features(x_all, training=training)
-        z_s, z_i = self.d_s(z), self.d_i(z)
+        return z, self.d_s(z), self.d_i(z)
+
+    def classifier_terms(self, z_s, z_i, y_all, n, training=True):
+        """Tape 1's terms on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images): Eq. 4 and Eq. 6,
+        plus the diagnostics."""
         logits = self.c_s(z_s, training=training)
         # Eq. 6 on {z_i, z_s}: c_i learns natural (first n) vs adversarial; sg(z_s): L_BC does not move d_s.
         dom_i, dom_s = self.c_i(z_i), self.c_i(tf.stop_gradient(z_s))
         bc = 0.5 * (losses.domain_loss(dom_i[:n], dom_i[n:]) + losses.domain_loss(dom_s[:n], dom_s[n:]))
         is_natural = tf.concat([tf.ones([n], tf.bool), tf.zeros([n], tf.bool)], 0)
-        return {"ce": losses.classification_loss(y_all, logits), "bc": bc, "z_s": z_s, "z_i": z_i,
-                "logits": logits,
+        return {"ce": losses.classification_loss(y_all, logits), "bc": bc, "logits": logits,
                 "dom_acc": tf.reduce_mean(tf.cast(tf.equal(dom_i > 0, is_natural), tf.float32))}
 
-    def disentangler_terms(self, x_all, n, training=True):
-        """Tape 3's terms on x_all = [x; x']: Eqs. 7, 8, 9 (disentanglers' side) and 10."""
-        z = self.features(x_all, training=training)
-        z_s, z_i = self.d_s(z), self.d_i(z)
+    def disentangler_terms(self, z, z_s, z_i, n):
+        """Tape 3's terms on representations z [2n, D], z_s, z_i of [x; x']: Eqs. 7, 8, 9 (disentanglers'
+        side) and 10, against the current (just updated) c_i, c_s and T."""
         dom_s = self.c_i(z_s)
         terms = {
             "adv": losses.alignment_loss(dom_s[:n], dom_s[n:], self.alignment),              # Eq. 7: d_s fools c_i*
             "ent": losses.entropy_loss(self.c_s(z_i, training=False)),       # Eq. 8: c_s* cannot classify z_i
         }
-        # Eqs. 9 and 10 move the disentanglers (and r), not the encoder: they see sg(z).
+        # Eqs. 9 and 10 move the disentanglers (and r), not the encoder: they see d_s(sg(z)), d_i(sg(z)).
         if self.lambda_mi or self.lambda_rec:
             z_fixed = tf.stop_gradient(z)
             zs_d, zi_d = self.d_s(z_fixed), self.d_i(z_fixed)
@@ -178,6 +181,23 @@ class DRRDN(AdversarialModel):
             terms["mi"] = terms["rec"] = tf.constant(0.0)
         return terms
 
+    def inference_fn(self):
+        """The inference path for attacks, images -> logits, with d_s folded into c_s's first dense layer:
+        since d_s is affine (linear Dense), c_s's first layer sees (z W_s + b_s) W_0 + b_0 = z W + b with
+        W = W_s W_0 [D, units_0] and b = b_s W_0 + b_0, computed here once per attack. Each PGD step then costs
+        what a baseline's does (no D x D product per step). The same function as `call(training=False)` up to
+        float32 rounding; with a non-linear d_s it is `call` itself."""
+        ds, first = self.d_s.dense[0], self.c_s.dense[0]
+        if len(self.d_s.dense) != 1 or ds.activation not in (None, keras.activations.linear):
+            return super().inference_fn()
+        w = tf.matmul(ds.kernel, first.kernel)
+        b = tf.linalg.matvec(first.kernel, ds.bias, transpose_a=True) + first.bias
+
+        def logits(images):
+            h = first.activation(tf.matmul(self.features(images, training=False), w) + b)
+            return self.c_s.call_from(h, 1, training=False)
+        return logits
+
     # ------------------------------------------------------------------ Algorithm 1
 
     def train_step(self, data):
@@ -186,19 +206,22 @@ class DRRDN(AdversarialModel):
         x_adv = self.attack(x, y)                                   # line 4: PGD on g -> d_s -> c_s (Eq. 2)
         x_all, y_all = tf.concat([x, x_adv], 0), tf.concat([y, y], 0)
 
-        with tf.GradientTape() as tape:                             # lines 5-6: Eq. 4 + Eq. 6
-            t1 = self.classifier_terms(x_all, y_all, n)
+        with tf.GradientTape() as tape:
+            z, z_s, z_i = self.representations(x_all)              # line 5
+            t1 = self.classifier_terms(z_s, z_i, y_all, n)          # line 6: Eq. 4 + Eq. 6
             loss_1 = t1["ce"] + t1["bc"]
         self.minimize(tape, loss_1, self.classifier_variables(), self.optimizer)
 
-        z_s, z_i = tf.stop_gradient(t1["z_s"]), tf.stop_gradient(t1["z_i"])
         with tf.GradientTape() as tape:                             # line 8: T maximises Eq. 9
-            mi = self.mine_estimate(z_s, z_i, salt=1)
+            mi = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
             mine_loss = -mi
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
 
+        # Lines 7-9 see the representations again, through the g, d_s, d_i that line 6 just moved. (Reusing
+        # line 5's forward pass for this update, with a persistent tape, saves one encoder forward pass per
+        # step, but the demo run then collapsed in 2 of 2 runs once eps reached 0.3: acc -> 0.1, L_BC > 2.)
         with tf.GradientTape() as tape:                             # lines 7-9: Eqs. 7, 8, 9, 10
-            t3 = self.disentangler_terms(x_all, n)
+            t3 = self.disentangler_terms(*self.representations(x_all), n)
             loss_3 = t3["adv"] + t3["ent"] + self.lambda_mi * t3["mi"] + self.lambda_rec * t3["rec"]
         self.minimize(tape, loss_3, self.disentangler_variables(), self.disentangler_optimizer)
 
