@@ -12,6 +12,7 @@ from drrdn_tf import backbones, data
 from drrdn_tf.attacks import (APGD, APGDT, FGSM, PGD, Square, Transfer, apgd_ce, apgd_dlr, checkpoints, dlr_loss,
                               targeted_dlr_loss)
 from drrdn_tf.attacks.square import p_schedule, square_side, stripes_start
+from drrdn_tf.attacks.pgd import ce_loss, pgd_loop
 from drrdn_tf.export import load_savedmodel
 
 N = 100  # test examples per check
@@ -217,11 +218,15 @@ def test_our_pgd_is_at_least_as_strong_as_a_reference_loop(fn, xy):
     ours = ~correct(fn, PGD(fn, eps, step, steps, start="none").perturb(x, y), y) & ok
     assert 0.05 < ref.mean() < 0.9, ref.mean()
     assert np.sum(ref & ~ours) <= 1, (ref.mean(), ours.mean())
-    # Random starts on both sides: success rates within noise, ours not lower.
-    rng = np.random.default_rng(0)
-    ref_r = ~correct(fn, reference_pgd(fn, x, y, eps, step, steps, rng.uniform(-eps, eps, x.shape)), y) & ok
-    ours_r = ~correct(fn, PGD(fn, eps, step, steps, seed=0).perturb(x, y), y) & ok
-    assert ours_r.mean() >= ref_r.mean() - 0.02, (ours_r.mean(), ref_r.mean())
+    # From the same random start (the loop PGD runs after drawing it), with the per-example best iterate kept:
+    # again every example the reference fools, give or take one.
+    start = np.random.default_rng(0).uniform(-eps, eps, x.shape).astype(np.float32)
+    ref_r = ~correct(fn, reference_pgd(fn, x, y, eps, step, steps, start), y) & ok
+    x0 = tf.constant(np.clip(np.asarray(x) + start, 0.0, 1.0))
+    ours_r, _ = pgd_loop(fn, x, y, eps, step, steps, x0, ce_loss, track_labels=y)
+    ours_r = ~correct(fn, ours_r, y) & ok
+    assert 0.05 < ref_r.mean(), ref_r.mean()
+    assert np.sum(ref_r & ~ours_r) <= 1, (ref_r.mean(), ours_r.mean())
 
 
 def test_apgd_is_at_least_as_strong_as_pgd_with_the_same_budget(fn, xy):
@@ -286,7 +291,7 @@ def test_square_schedule_window_and_stripes():
 
 def test_square_only_still_robust_examples_consume_queries(fn, xy):
     x, y = xy
-    attack = Square(fn, 0.1, n_queries=60, seed=0)
+    attack = Square(fn, 0.2, n_queries=60, seed=0)
     x_adv = attack.perturb(x, y)
     q, f = attack.last_queries, attack.last_fooled
     clean_wrong = ~correct(fn, x, y)
@@ -295,7 +300,7 @@ def test_square_only_still_robust_examples_consume_queries(fn, xy):
     assert np.all(q[clean_wrong] == 0)
     newly = adv_wrong & ~clean_wrong
     assert newly.any() and np.all(q[newly] >= 1) and np.all(q[newly] < 60)
-    assert np.all(q[~adv_wrong] == 60)
+    assert (~adv_wrong).any() and np.all(q[~adv_wrong] == 60)
 
 
 # --------------------------------------------------------------------------- compilation, wrapping, settings
