@@ -55,8 +55,10 @@ FLOP convention ("useful" work; only Conv2D and Dense multiply-adds count, 2 FLO
   A PGD step (forward + backward to the input, no weight gradients) counts 2F; a forward+backward with weight
   gradients inside a training tape counts 3F per image per pass. Per training image:
     Standard 3F;  Madry 2K*F + 3F;  TRADES F (natural logits) + 2K*F + 2*3F (the tape sees x and x');
-    DRRDN 2K*F + 3 * 2 * (tape 1 + tape 2 + tape 3), each tape counted on its 2 images [x; x'] with the forward
-    FLOPs of every module it runs (encoder, d_s, d_i, c_s, c_i, MINE's T, the reconstructor; see `_drrdn_tapes`).
+    DRRDN 2K*F_a + 3x the forward FLOPs of every module use of its three updates, each on the 2 images [x; x']
+    (`_drrdn_step_flops`), where F_a = F minus d_s: the attack
+    runs `inference_fn`, which folds the linear d_s into c_s (the fold itself, one D x D x 200 product per
+    step, is not counted).
   Evaluation PGD-K (keep_best): 2K*F + F (the final forward that checks the last iterate). Forward+backward
   w.r.t. the input: 2F. Matmul: 2*n^3. GFLOP/s = images/s * FLOPs per image / 1e9.
 
@@ -348,7 +350,7 @@ def layer_flops(layer) -> int:
 
 
 def inference_flops(model) -> int:
-    """F: forward FLOPs per image of the inference path (images -> logits)."""
+    """F: forward FLOPs per image of the inference path (images -> logits) as `call` computes it."""
     from drrdn_tf.methods.drrdn import DRRDN
     if isinstance(model, DRRDN):
         return layer_flops(model.encoder) + layer_flops(model.d_s) + layer_flops(model.c_s)
@@ -357,18 +359,27 @@ def inference_flops(model) -> int:
     return layer_flops(model)
 
 
-def _drrdn_tapes(model) -> int:
-    """Forward FLOPs per image of the modules DRRDN's three tapes run (each tape on [x; x'])."""
+def attack_path_flops(model) -> int:
+    """Forward FLOPs per image of the path the attacks run (`model.inference_fn()`): F, except that DRRDN
+    folds its linear d_s into c_s's first layer, so its attack path costs what the baselines' does."""
+    from drrdn_tf.methods.drrdn import DRRDN
+    if isinstance(model, DRRDN) and model.inference_fn().__name__ == "logits":
+        return layer_flops(model.encoder) + layer_flops(model.c_s)
+    return inference_flops(model)
+
+
+def _drrdn_step_flops(model) -> int:
+    """FLOPs per batch image of DRRDN's train step besides the attack, counted on its 2 images [x; x']: every
+    module 3x per use (forward, and backward with input and weight gradients). Update 1: g, d_s, d_i, c_s(z_s),
+    c_i(z_i), c_i(sg z_s); T's update: T on joint and shuffled pairs; update 3: g, d_s, d_i again, c_i(z_s),
+    c_s(z_i), and with MI/REC on: d_s, d_i on sg(z), T twice, r."""
     enc, d_s, d_i = layer_flops(model.encoder), layer_flops(model.d_s), layer_flops(model.d_i)
     c_s, c_i, t, rec = (layer_flops(model.c_s), layer_flops(model.c_i), layer_flops(model.mine),
                         layer_flops(model.reconstructor))
-    tape1 = enc + d_s + d_i + c_s + 2 * c_i              # c_s(z_s), c_i(z_i), c_i(sg(z_s))
-    tape2 = 2 * t                                        # T on joint and shuffled pairs
-    tape3 = enc + d_s + d_i + c_i + c_s                  # c_i(z_s), c_s(z_i)
+    uses = 2 * (enc + d_s + d_i) + (c_s + 2 * c_i) + 2 * t + (c_i + c_s)
     if model.lambda_mi or model.lambda_rec:
-        tape3 += d_s + d_i                               # d_s(sg(z)), d_i(sg(z))
-        tape3 += (2 * t if model.lambda_mi else 0) + (rec if model.lambda_rec else 0)
-    return tape1 + tape2 + tape3
+        uses += d_s + d_i + (2 * t if model.lambda_mi else 0) + (rec if model.lambda_rec else 0)
+    return 2 * 3 * uses
 
 
 def train_flops(model, method: str, pgd_steps: int) -> int:
@@ -381,14 +392,14 @@ def train_flops(model, method: str, pgd_steps: int) -> int:
     if method == "trades":
         return f + 2 * pgd_steps * f + 2 * 3 * f
     if method == "drrdn":
-        return 2 * pgd_steps * f + 3 * 2 * _drrdn_tapes(model)
+        return training_attack_flops(model, method, pgd_steps) + _drrdn_step_flops(model)
     raise ValueError(method)
 
 
 def training_attack_flops(model, method: str, pgd_steps: int) -> int:
     """FLOPs per image of the training attack's iterations (what a step with pgd_steps=0 leaves out; TRADES'
     natural-logits forward stays in that step)."""
-    return 2 * pgd_steps * inference_flops(model)
+    return 2 * pgd_steps * attack_path_flops(model)
 
 
 def profiler_flops(model, input_shape) -> Optional[int]:
@@ -515,6 +526,13 @@ def ratios_of(jobs: Dict[str, Dict[str, Job]]) -> dict:
                 out[f"{m}_over_madry"] = statistics.median(ra / rb for ra, rb in zip(a.rates(), b.rates()))
                 # from process CPU seconds per step: less sensitive to other processes sharing the cores
                 out[f"{m}_over_madry_cpu"] = statistics.median(cb / ca for ca, cb in zip(a.cpu, b.cpu))
+        if "rest" in jobs["madry"] and ("drrdn" in jobs or "trades" in jobs):
+            # A method that runs Madry's attack and then updates on [x; x'] (2 images per batch image, as
+            # DRRDN and TRADES do) costs at least Madry's step plus Madry's update once more:
+            # t_madry / (t_madry + t_madry_update) bounds its ratio from above.
+            step, rest = jobs["madry"]["synthetic"], jobs["madry"]["rest"]
+            out["two_image_update_bound"] = statistics.median(t / (t + r) for t, r in zip(step.wall, rest.wall))
+            out["two_image_update_bound_cpu"] = statistics.median(t / (t + r) for t, r in zip(step.cpu, rest.cpu))
     return out
 
 
@@ -744,6 +762,10 @@ def _mark(ok: bool) -> str:
 def _ratio_lines(lines: list, ratios: dict) -> None:
     for k, val in ratios.items():
         if not k.endswith("_cpu"):
+            if k == "two_image_update_bound":
+                lines.append(f"  upper bound for a method that updates on [x; x'] after Madry's attack "
+                             f"(t_madry / (t_madry + t_madry_update)): {val:.3f} (CPU: {ratios[k + '_cpu']:.3f})")
+                continue
             lines.append(f"  {k.replace('_over_', '/')}: {val:.3f} images/s "
                          f"(from CPU seconds per step: {ratios[k + '_cpu']:.3f})")
 
