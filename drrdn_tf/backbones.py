@@ -16,17 +16,18 @@ from keras import layers
 from drrdn_tf.conv import Conv2D
 
 
-def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn") -> keras.Model:
+def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn", conv=Conv2D) -> keras.Model:
     """TRADES' SmallCNN feature extractor: 3x3 convs 32, 32, max-pool, 64, 64, max-pool, flatten.
 
-    28x28 inputs give a 4*4*64 = 1024-d feature.
+    28x28 inputs give a 4*4*64 = 1024-d feature. `conv`: the convolution layer class (drrdn_tf.conv.Conv2D;
+    the benchmark compares keras.layers.Conv2D).
     """
     x = inputs = keras.Input(input_shape, name="images")
     for filters in (32, 32, "pool", 64, 64, "pool"):
         if filters == "pool":
             x = layers.MaxPooling2D(2)(x)
         else:
-            x = Conv2D(filters, 3, activation="relu")(x)
+            x = conv(filters, 3, activation="relu")(x)
     return keras.Model(inputs, layers.Flatten()(x), name=name)
 
 

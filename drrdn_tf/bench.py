@@ -599,6 +599,31 @@ def run_benchmark(opts: dict) -> dict:
 
     jobs.append(Job("fwd_bwd", lambda: fwd_bwd(x_mem, y_mem), batch, 2 * f_small,
                     TraceCounter([fwd_bwd.experimental_get_tracing_count])))
+
+    # The same classifier with keras.layers.Conv2D (same weights): what drrdn_tf.conv.Conv2D saves, for the
+    # input gradient (every PGD step) and for a forward + backward with weight gradients (every update).
+    from drrdn_tf import backbones
+    keras_encoder = backbones.small_cnn((28, 28, 1), conv=keras.layers.Conv2D)
+    keras_encoder.set_weights(model.encoder.get_weights())
+    keras_fn = lambda v: model.classifier(keras_encoder(v, training=False), training=False)  # noqa: E731
+
+    def make_fwd_bwd(fn, weights):
+        @tf.function(reduce_retracing=True)
+        def run(x, y):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=fn(x)))
+            return tape.gradient(loss, [x] + weights if weights else x)
+        return run
+
+    keras_fwd_bwd = make_fwd_bwd(keras_fn, None)
+    ours_update = make_fwd_bwd(model_fn, model.encoder.trainable_variables)
+    keras_update = make_fwd_bwd(keras_fn, keras_encoder.trainable_variables)
+    for name, fn, flops in (("fwd_bwd_keras_conv", keras_fwd_bwd, 2 * f_small),
+                            ("fwd_bwd_weights", ours_update, 3 * f_small),
+                            ("fwd_bwd_weights_keras_conv", keras_update, 3 * f_small)):
+        jobs.append(Job(name, (lambda f=fn: f(x_mem, y_mem)), batch, flops,
+                        TraceCounter([fn.experimental_get_tracing_count])))
     jobs.append(matmul_job())
     matmul_samples.append(jobs[-1])
     run_group("attack", jobs, warmup, repeats, steps)
@@ -676,7 +701,12 @@ def run_benchmark(opts: dict) -> dict:
     attack = {}
     for k in opts["attack_steps"]:
         attack[f"pgd{k}"] = {"steps": k, **attack_jobs[f"pgd{k}"].summary(matmul_samples[0])}
-    attack["fwd_bwd"] = attack_jobs["fwd_bwd"].summary(matmul_samples[0])
+    for name in ("fwd_bwd", "fwd_bwd_keras_conv", "fwd_bwd_weights", "fwd_bwd_weights_keras_conv"):
+        attack[name] = attack_jobs[name].summary(matmul_samples[0])
+    # drrdn_tf.conv.Conv2D over keras.layers.Conv2D, same weights, paired per repetition
+    result["conv_speedup"] = {
+        "input_gradient": paired_ratio(attack_jobs["fwd_bwd"], attack_jobs["fwd_bwd_keras_conv"]),
+        "weight_gradients": paired_ratio(attack_jobs["fwd_bwd_weights"], attack_jobs["fwd_bwd_weights_keras_conv"])}
     t_fb = attack["fwd_bwd"]["seconds_per_call"]
     ks = sorted(opts["attack_steps"])
     per_step_avg = {f"pgd{k}": attack[f"pgd{k}"]["seconds_per_call"] / k for k in ks}
@@ -826,6 +856,11 @@ def format_table(r: dict) -> str:
     lines.append(f"  one PGD step {1e3 * p['seconds_per_step']:.2f} ms vs forward+backward w.r.t. input "
                  f"{1e3 * p['fwd_bwd_seconds']:.2f} ms: ratio {r['pgd_step_over_fwd_bwd']:.3f} "
                  f"(from CPU seconds: {r['pgd_step_over_fwd_bwd_cpu']:.3f})")
+    if "conv_speedup" in r:
+        c = r["conv_speedup"]
+        lines.append(f"  drrdn_tf.conv.Conv2D over keras.layers.Conv2D (same SmallCNN weights), images/s: "
+                     f"forward+input gradient x{c['input_gradient']:.3f}, forward+weight gradients "
+                     f"x{c['weight_gradients']:.3f}")
     lines.append("")
     mem = r["memory"]
     tf_peak = f"{mem['tf_cpu_peak_mb']:.0f} MB" if mem["tf_cpu_peak_mb"] is not None else "n/a"
