@@ -103,3 +103,28 @@ def test_retrace_detector_sees_a_retrace():
     train_function(other)  # batch 4 after batch 8: a new input signature
     assert counter.retraced()
     keras.backend.clear_session()
+
+
+def test_report_renders_several_runs(tiny_json, tmp_path):
+    """benchmarks/report.py turns run JSONs into BENCHMARKS.md: key figures per run and their median, the
+    targets judged on the medians, every run's table; figures a run did not measure show as None."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    paths = []
+    for i, ratio in enumerate((0.95, 0.85, 0.91)):
+        run = json.loads(json.dumps(tiny_json))
+        run["ratios"]["drrdn_over_madry"] = run["ratios"]["drrdn_over_madry_cpu"] = ratio  # as if measured
+        path = tmp_path / f"run{i + 1}.json"
+        path.write_text(json.dumps(run))
+        paths.append(str(path))
+    out = subprocess.run([sys.executable, "benchmarks/report.py", *paths], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    row = next(line for line in text.splitlines() if line.startswith("| DRRDN/Madry images/s, SmallCNN"))
+    assert "| 0.950 | 0.850 | 0.910 | 0.910 | PASS (target >= 0.9) |" in row
+    wrn = next(line for line in text.splitlines() if line.startswith("| DRRDN/Madry images/s, WRN"))
+    assert "None" in wrn and "PASS" not in wrn and "MISS" not in wrn
+    assert text.count("## Run ") == 3 and "## Reading the figures" in text
