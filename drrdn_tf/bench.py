@@ -590,24 +590,8 @@ def run_benchmark(opts: dict) -> dict:
         jobs.append(Job(f"pgd{k}", (lambda a=attack: a.perturb(x_mem, y_mem)), batch, (2 * k + 1) * f_small,
                         TraceCounter([attack._perturb.experimental_get_tracing_count])))
 
-    @tf.function(reduce_retracing=True)
-    def fwd_bwd(x, y):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model_fn(x)))
-        return tape.gradient(loss, x)
-
-    jobs.append(Job("fwd_bwd", lambda: fwd_bwd(x_mem, y_mem), batch, 2 * f_small,
-                    TraceCounter([fwd_bwd.experimental_get_tracing_count])))
-
-    # The same classifier with keras.layers.Conv2D (same weights): what drrdn_tf.conv.Conv2D saves, for the
-    # input gradient (every PGD step) and for a forward + backward with weight gradients (every update).
-    from drrdn_tf import backbones
-    keras_encoder = backbones.small_cnn((28, 28, 1), conv=keras.layers.Conv2D)
-    keras_encoder.set_weights(model.encoder.get_weights())
-    keras_fn = lambda v: model.classifier(keras_encoder(v, training=False), training=False)  # noqa: E731
-
     def make_fwd_bwd(fn, weights):
+        """A compiled forward + backward of the cross-entropy of fn: gradients w.r.t. the input, and `weights`."""
         @tf.function(reduce_retracing=True)
         def run(x, y):
             with tf.GradientTape() as tape:
@@ -616,12 +600,17 @@ def run_benchmark(opts: dict) -> dict:
             return tape.gradient(loss, [x] + weights if weights else x)
         return run
 
-    keras_fwd_bwd = make_fwd_bwd(keras_fn, None)
-    ours_update = make_fwd_bwd(model_fn, model.encoder.trainable_variables)
-    keras_update = make_fwd_bwd(keras_fn, keras_encoder.trainable_variables)
-    for name, fn, flops in (("fwd_bwd_keras_conv", keras_fwd_bwd, 2 * f_small),
-                            ("fwd_bwd_weights", ours_update, 3 * f_small),
-                            ("fwd_bwd_weights_keras_conv", keras_update, 3 * f_small)):
+    # The same classifier with keras.layers.Conv2D (same weights): what drrdn_tf.conv.Conv2D saves, for the
+    # input gradient (every PGD step) and for a forward + backward with weight gradients (every update).
+    from drrdn_tf import backbones
+    keras_encoder = backbones.small_cnn((28, 28, 1), conv=keras.layers.Conv2D)
+    keras_encoder.set_weights(model.encoder.get_weights())
+    keras_fn = lambda v: model.classifier(keras_encoder(v, training=False), training=False)  # noqa: E731
+    for name, fn, flops in (("fwd_bwd", make_fwd_bwd(model_fn, None), 2 * f_small),
+                            ("fwd_bwd_keras_conv", make_fwd_bwd(keras_fn, None), 2 * f_small),
+                            ("fwd_bwd_weights", make_fwd_bwd(model_fn, model.encoder.trainable_variables), 3 * f_small),
+                            ("fwd_bwd_weights_keras_conv", make_fwd_bwd(keras_fn, keras_encoder.trainable_variables),
+                             3 * f_small)):
         jobs.append(Job(name, (lambda f=fn: f(x_mem, y_mem)), batch, flops,
                         TraceCounter([fn.experimental_get_tracing_count])))
     jobs.append(matmul_job())

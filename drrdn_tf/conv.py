@@ -22,13 +22,15 @@ import functools
 import keras
 import tensorflow as tf
 
+from drrdn_tf.distribute import accelerators_present
+
 #: input channels up to which the input gradient goes through matmul + col2im
 FEW_CHANNELS = 4
 
 
 @functools.lru_cache(maxsize=None)
 def _on_cpu_only() -> bool:
-    return not any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
+    return not accelerators_present()
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)

@@ -20,6 +20,11 @@ import tensorflow as tf
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
+
+def accelerators_present() -> bool:
+    """Whether TensorFlow sees a GPU or TPU (CPU-only machines choose other kernels and no XLA)."""
+    return any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
+
 def split_cpu(n: int) -> None:
     """Splits the physical CPU into `n` logical devices (/cpu:0 ... /cpu:n-1), so MirroredStrategy can run
     several replicas on a machine without GPUs. Must run before TensorFlow initialises its devices."""

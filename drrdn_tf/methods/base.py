@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from drrdn_tf import data as data_lib
+from drrdn_tf.distribute import accelerators_present
 from drrdn_tf.attacks.pgd import pgd
 
 
@@ -32,7 +33,7 @@ def resolve_jit_compile(jit_compile) -> bool:
     if isinstance(jit_compile, str):
         value = jit_compile.lower()
         if value == "auto":
-            return any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
+            return accelerators_present()
         if value in ("true", "false"):
             return value == "true"
         raise ValueError(f"jit_compile must be auto, true or false, got {jit_compile!r}")
