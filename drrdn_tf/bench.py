@@ -363,7 +363,7 @@ def attack_path_flops(model) -> int:
     """Forward FLOPs per image of the path the attacks run (`model.inference_fn()`): F, except that DRRDN
     folds its linear d_s into c_s's first layer, so its attack path costs what the baselines' does."""
     from drrdn_tf.methods.drrdn import DRRDN
-    if isinstance(model, DRRDN) and model.inference_fn().__name__ == "logits":
+    if isinstance(model, DRRDN) and model.folds_d_s():
         return layer_flops(model.encoder) + layer_flops(model.c_s)
     return inference_flops(model)
 

@@ -182,8 +182,8 @@ def test_folded_inference_path_is_the_inference_path(backbone, demo):
     # Non-trivial biases, so the folded bias term is exercised.
     for layer in (m.d_s.dense[0], m.c_s.dense[0]):
         layer.bias.assign(tf.random.normal(layer.bias.shape, stddev=0.5, seed=2))
+    assert m.folds_d_s()
     folded = m.inference_fn()
-    assert folded.__name__ == "logits"  # the fold was taken
 
     def logits_and_grad(fn):
         with tf.GradientTape() as tape:
@@ -200,7 +200,9 @@ def test_folded_inference_path_is_the_inference_path(backbone, demo):
 
     relu_ds = tiny_drrdn()
     relu_ds.d_s.dense[0].activation = keras.activations.relu
-    assert relu_ds.inference_fn().__name__ != "logits"
+    assert not relu_ds.folds_d_s()
+    x_relu = tf.constant(demo[0][:4])
+    np.testing.assert_array_equal(relu_ds.inference_fn()(x_relu).numpy(), relu_ds(x_relu, training=False).numpy())
 
 
 def drrdn_tf_model(encoder, head, **kwargs):

@@ -181,15 +181,19 @@ class DRRDN(AdversarialModel):
             terms["mi"] = terms["rec"] = tf.constant(0.0)
         return terms
 
+    def folds_d_s(self) -> bool:
+        """Whether `inference_fn` folds d_s into c_s: d_s must be one affine layer (no activation)."""
+        return len(self.d_s.dense) == 1 and self.d_s.dense[0].activation in (None, keras.activations.linear)
+
     def inference_fn(self):
         """The inference path for attacks, images -> logits, with d_s folded into c_s's first dense layer:
         since d_s is affine (linear Dense), c_s's first layer sees (z W_s + b_s) W_0 + b_0 = z W + b with
         W = W_s W_0 [D, units_0] and b = b_s W_0 + b_0, computed here once per attack. Each PGD step then costs
         what a baseline's does (no D x D product per step). The same function as `call(training=False)` up to
         float32 rounding; with a non-linear d_s it is `call` itself."""
-        ds, first = self.d_s.dense[0], self.c_s.dense[0]
-        if len(self.d_s.dense) != 1 or ds.activation not in (None, keras.activations.linear):
+        if not self.folds_d_s():
             return super().inference_fn()
+        ds, first = self.d_s.dense[0], self.c_s.dense[0]
         w = tf.matmul(ds.kernel, first.kernel)
         b = tf.linalg.matvec(first.kernel, ds.bias, transpose_a=True) + first.bias
 
