@@ -99,7 +99,7 @@ def reading(m) -> str:
         f"it ({m['forward+input gradient with keras.layers.Conv2D, / matmul' + chr(39) + 's']:.3f} with "
         "keras.layers.Conv2D), and that pass bounds the attack: the 3x3 convolutions with 32-64 channels run near "
         "the matmul rate, the rest is memory-bound work (the first layer, ReLU and max-pool gradients, bias "
-        "adds), and then there are the per-function speed differences described above.\n",
+        "adds).\n",
     ])
 
 
@@ -116,11 +116,10 @@ def main(paths):
           " > BENCHMARKS.md\n```\n")
     print("What each figure means, how it is timed and how FLOPs are counted: the docstring of "
           "`drrdn_tf/bench.py`. Within a run, ratios are taken between measurements made side by side "
-          "(round-robin repetitions). These machines are shared and noisy in a way that a single run cannot "
-          "average out: a compiled function keeps one speed for the life of the process, and two functions "
-          "running the very same computation can differ by 20% or more (compare DRRDN's training attack with "
-          "Madry's below: after the d_s fold they run the same PGD). So the targets are judged on the median "
-          "over runs, and every run is shown.\n")
+          "(round-robin repetitions). Separate processes can still differ (the machine is shared, and before "
+          "drrdn_tf.pooling a compiled function kept one of two or three speeds for the life of a process, "
+          "depending on whether TensorFlow had rewritten its max-pool gradients to oneDNN's kernel), so the "
+          "targets are judged on the median over runs, and every run is shown.\n")
     print("## Key figures\n")
     header = "| figure | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | median | target |"
     print(header)

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from drrdn_tf.conv import Conv2D
+from drrdn_tf.pooling import MaxPooling2D
 
 
 def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn", conv=Conv2D) -> keras.Model:
@@ -25,7 +26,7 @@ def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn", conv=Conv2D) -> 
     x = inputs = keras.Input(input_shape, name="images")
     for filters in (32, 32, "pool", 64, 64, "pool"):
         if filters == "pool":
-            x = layers.MaxPooling2D(2)(x)
+            x = MaxPooling2D(2)(x)
         else:
             x = conv(filters, 3, activation="relu")(x)
     return keras.Model(inputs, layers.Flatten()(x), name=name)

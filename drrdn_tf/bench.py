@@ -70,9 +70,10 @@ measurement's per-repetition samples, its best repetition and its process CPU ti
 tf.data's included) are reported, and the main ratios are given a second time from CPU seconds (keys ending
 in `_cpu`: DRRDN/Madry, real/synthetic, attack share, PGD step / forward+backward), which other processes
 disturb much less than wall-clock time. The targets are judged on wall-clock figures. On the 2-vCPU machine
-this was written on, the same compiled SmallCNN step also ran at two distinct speeds (about 25% apart, in CPU
-seconds) from one process to the next, steadily within a process: compare two or three runs before trusting a
-ratio near a target.
+this was written on, the same compiled SmallCNN step used to run at two or three distinct speeds (up to ~35%
+apart) from one process, and one tf.function, to the next: TensorFlow rewrote each max-pool gradient to
+oneDNN's kernel or not, at random. drrdn_tf.pooling.MaxPooling2D removed that; still, compare two or three
+runs before trusting a ratio near a target.
 
 Progress goes to stderr; with --json stdout holds nothing but the JSON object. Bad flags exit with status 2
 and one line.

@@ -17,20 +17,13 @@ files name `drrdn_tf>Conv2D`); models saved with the stock layer load unchanged.
 
 from __future__ import annotations
 
-import functools
-
 import keras
 import tensorflow as tf
 
-from drrdn_tf.distribute import accelerators_present
+from drrdn_tf.distribute import on_cpu_only
 
 #: input channels up to which the input gradient goes through matmul + col2im
 FEW_CHANNELS = 4
-
-
-@functools.lru_cache(maxsize=None)
-def _on_cpu_only() -> bool:
-    return not accelerators_present()
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
@@ -73,7 +66,7 @@ class Conv2D(keras.layers.Conv2D):
     def _fast_input_grad(self, inputs) -> bool:
         return (self.data_format == "channels_last" and int(inputs.shape[-1]) <= FEW_CHANNELS
                 and tuple(self.strides) == (1, 1) and tuple(self.dilation_rate) == (1, 1) and self.groups == 1
-                and self.padding in ("valid", "same") and _on_cpu_only())
+                and self.padding in ("valid", "same") and on_cpu_only())
 
     def convolution_op(self, inputs, kernel):
         if not self._fast_input_grad(inputs):
