@@ -9,8 +9,9 @@ same function).
 
 Here the 2x2, stride-2 case (the SmallCNN's pools) has its own gradient: the incoming gradient goes to the
 first maximum of each window in row-major order, as TensorFlow's kernels do, in one XLA-compiled
-elementwise pass. The forward pass is TensorFlow's. Other pool shapes, other layouts and accelerators use
-keras' own implementation. Weights (none), config and serialisation are keras.layers.MaxPooling2D's.
+elementwise pass: slower than oneDNN's kernel (by ~0.5 ms per call for the first pool at batch 128) but
+faster than TensorFlow's own, and the same in every process. The forward pass is TensorFlow's. Other pool
+shapes, other layouts and accelerators use keras' own implementation. Weights (none), config and serialisation are keras.layers.MaxPooling2D's.
 """
 
 from __future__ import annotations
@@ -21,21 +22,28 @@ import tensorflow as tf
 from drrdn_tf.distribute import on_cpu_only
 
 
+def _window_mask(pattern):
+    """A [2, 2] boolean pattern over the window positions, shaped to broadcast against [B, H/2, 2, W/2, 2, C]."""
+    return tf.constant(pattern)[None, None, :, None, :, None]
+
+
 @tf.function(jit_compile=True, reduce_retracing=True)
 def _max_pool_2x2_grad(x, y, dy):
     """Gradient of a 2x2 / stride-2 max-pool: x [B, H, W, C] (H, W even), y = pool(x) and dy [B, H/2, W/2, C]
-    -> dx [B, H, W, C], dy routed to the first maximum of each window in the order (0,0), (0,1), (1,0), (1,1)."""
-    taken = tf.zeros_like(y, dtype=tf.bool)
-    rows = []
-    for r in range(2):
-        cols = []
-        for c in range(2):
-            first = tf.logical_and(tf.equal(x[:, r::2, c::2, :], y), tf.logical_not(taken))
-            taken = tf.logical_or(taken, first)
-            cols.append(tf.where(first, dy, tf.zeros_like(dy)))
-        rows.append(tf.stack(cols, axis=3))          # [B, H/2, W/2, 2 (c), C]
-    dx = tf.stack(rows, axis=2)                      # [B, H/2, 2 (r), W/2, 2 (c), C]
-    return tf.reshape(dx, tf.shape(x))
+    -> dx [B, H, W, C], dy routed to the first maximum of each window in the order (0,0), (0,1), (1,0), (1,1).
+
+    Written with broadcasts only (no slicing back together): XLA makes it one elementwise pass over dx, which
+    measured faster than assembling the four window positions with tf.stack."""
+    shape = tf.shape(x)
+    windows = tf.reshape(x, [shape[0], shape[1] // 2, 2, shape[2] // 2, 2, shape[3]])  # [B, H/2, r, W/2, c, C]
+    is_max = tf.equal(windows, y[:, :, None, :, None, :])
+    m00, m01, m10 = is_max[:, :, :1, :, :1, :], is_max[:, :, :1, :, 1:, :], is_max[:, :, 1:, :, :1, :]
+    # A maximum at an earlier window position (row-major) takes the gradient instead.
+    earlier = ((_window_mask([[False, True], [False, False]]) & m00)
+               | (_window_mask([[False, False], [True, False]]) & (m00 | m01))
+               | (_window_mask([[False, False], [False, True]]) & (m00 | m01 | m10)))
+    dx = tf.where(is_max & ~earlier, dy[:, :, None, :, None, :], tf.zeros([], dy.dtype))
+    return tf.reshape(dx, shape)
 
 
 @tf.custom_gradient
