@@ -211,14 +211,23 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
     """A batched, prefetched tf.data.Dataset of (float32 [B, H, W, C] in [0, 1], int32 [B]).
 
     `images` may be uint8 (rescaled here, in the pipeline, to keep host memory at one byte a pixel) or
-    float32 already in [0, 1].
+    float32 already in [0, 1]. The pipeline shuffles and batches example *indices* and gathers each batch in
+    one op: shuffling and batching the images themselves, element by element, cost about twice the CPU per
+    batch, which showed as a few percent of a Standard training step on a 2-core machine (BENCHMARKS.md,
+    real vs. synthetic data).
     """
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    images_t = tf.constant(images)
+    labels_t = tf.constant(labels.astype(np.int32))
+    rescale = images.dtype == np.uint8
+
+    def gather(index):
+        batch = tf.gather(images_t, index)
+        return (tf.cast(batch, tf.float32) / 255.0 if rescale else batch), tf.gather(labels_t, index)
+
+    ds = tf.data.Dataset.range(len(labels))
     if shuffle:
-        ds = ds.shuffle(min(len(labels), 60000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if images.dtype == np.uint8:
-        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     # In-memory data has no files to shard: under MultiWorkerMirroredStrategy shard by element.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -32,6 +32,34 @@ def test_pipeline_rescales_to_unit_interval(demo):
     assert x.dtype.name == "float32" and float(x.numpy().max()) <= 1.0 and x.shape == (4, 28, 28, 1)
 
 
+def _epochs(ds, count):
+    """`count` passes over ds, each a fresh iteration (as Keras' fit makes one per epoch)."""
+    return [[(x.numpy(), y.numpy()) for x, y in ds] for _ in range(count)]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_shuffled_epochs_are_permutations_that_change(dtype):
+    n, batch = 50, 8
+    images = np.arange(n, dtype=np.float32).reshape(n, 1, 1, 1) * np.ones((1, 2, 2, 1), np.float32)
+    images = images.astype(np.uint8) if dtype == np.uint8 else images / 255.0
+    labels = np.arange(n) % 10
+    ds = data.make_dataset(images, labels, batch, shuffle=True, seed=3, drop_remainder=True)
+    epochs = _epochs(ds, 2)
+    orders = []
+    for epoch in epochs:
+        assert [x.shape for x, _ in epoch] == [(batch, 2, 2, 1)] * (n // batch)
+        order = np.concatenate([np.rint(x[:, 0, 0, 0] * 255).astype(int) for x, _ in epoch])
+        np.testing.assert_array_equal(np.concatenate([y for _, y in epoch]), order % 10)  # labels stay paired
+        assert len(set(order)) == len(order) == n // batch * batch                         # no repeats
+        orders.append(order)
+    assert not np.array_equal(orders[0], orders[1])          # reshuffled every epoch
+    again = _epochs(data.make_dataset(images, labels, batch, shuffle=True, seed=3, drop_remainder=True), 1)
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in again[0]]), np.concatenate([x for x, _ in epochs[0]]))
+    ordered = _epochs(data.make_dataset(images, labels, batch), 1)[0]
+    assert [len(y) for _, y in ordered] == [8] * 6 + [2]   # the last, partial batch is kept without drop_remainder
+    np.testing.assert_array_equal(np.concatenate([y for _, y in ordered]), labels)
+
+
 @pytest.mark.parametrize("images,message", [
     (np.zeros((2, 28, 28), np.float32), "rank 4"),
     (np.zeros((2, 28, 28, 3), np.float32), "channels=3"),
