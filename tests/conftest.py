@@ -13,6 +13,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 
+def layer_outputs_and_grads(layer, x, weights):
+    """A compiled pass of `layer` on x: [y, d<y, weights>/dx, d<y, weights>/d(each trainable variable)], and
+    the tf.function itself (to inspect its graph)."""
+    import tensorflow as tf
+
+    @tf.function
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * weights)
+        return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
+    return [t.numpy() for t in run(x)], run
+
+
 def run_cli(module, *args, cwd=None, timeout=900, env=None):
     """Runs `python -m <module> args...` and returns the CompletedProcess (text output)."""
     full_env = dict(os.environ, **(env or {}))

@@ -6,18 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import layer_outputs_and_grads
 from drrdn_tf.pooling import MaxPooling2D
-
-
-def _outputs_and_grad(layer, x, weights):
-    @tf.function
-    def run(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(y * weights)
-        return y, tape.gradient(loss, x)
-    return run, [t.numpy() for t in run(x)]
 
 
 @pytest.mark.parametrize("shape,pool,strides,padding,ties", [
@@ -34,8 +24,8 @@ def test_same_function_and_gradient_as_keras(shape, pool, strides, padding, ties
     ours = MaxPooling2D.from_config(ref.get_config())
     out_shape = ref.compute_output_shape(shape)
     weights = tf.constant(rng.normal(size=out_shape).astype(np.float32))
-    _, want = _outputs_and_grad(ref, x, weights)
-    run, got = _outputs_and_grad(ours, x, weights)
+    want, _ = layer_outputs_and_grads(ref, x, weights)
+    got, run = layer_outputs_and_grads(ours, x, weights)
     for g, w in zip(got, want):
         assert g.shape == w.shape
         np.testing.assert_array_equal(g, w)   # max-pooling and its gradient are exact: no round-off
