@@ -784,8 +784,8 @@ def _mark(ok: bool) -> str:
 
 BOUNDS = {"two_image_update_bound": "upper bound for a method that updates once on [x; x'] after Madry's attack "
                                    "(t_madry / (t_madry + t_madry_update))",
-          "two_updates_bound": "upper bound for a method that updates twice on [x; x'] after Madry's "
-                                         "attack, as DRRDN (t_madry / (t_madry + 3 t_madry_update))"}
+          "two_updates_bound": "upper bound for a method that updates twice on [x; x'] after Madry's attack, "
+                               "as DRRDN (t_madry / (t_madry + 3 t_madry_update))"}
 
 
 def _ratio_lines(lines: list, ratios: dict) -> None:

@@ -33,6 +33,7 @@ def on_cpu_only() -> bool:
     drrdn_tf.pooling apply (layers ask it on every call)."""
     return not accelerators_present()
 
+
 def split_cpu(n: int) -> None:
     """Splits the physical CPU into `n` logical devices (/cpu:0 ... /cpu:n-1), so MirroredStrategy can run
     several replicas on a machine without GPUs. Must run before TensorFlow initialises its devices."""

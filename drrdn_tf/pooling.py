@@ -11,7 +11,8 @@ Here the 2x2, stride-2 case (the SmallCNN's pools) has its own gradient: the inc
 first maximum of each window in row-major order, as TensorFlow's kernels do, in one XLA-compiled
 elementwise pass: slower than oneDNN's kernel (by ~0.5 ms per call for the first pool at batch 128) but
 faster than TensorFlow's own, and the same in every process. The forward pass is TensorFlow's. Other pool
-shapes, other layouts and accelerators use keras' own implementation. Weights (none), config and serialisation are keras.layers.MaxPooling2D's.
+shapes, other layouts and accelerators use keras' own implementation. Weights (none), config and
+serialisation are keras.layers.MaxPooling2D's.
 """
 
 from __future__ import annotations
