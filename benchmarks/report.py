@@ -25,31 +25,34 @@ def _get(r, *keys):
     return r
 
 
+ONCE = "upper bound for any method that updates once on [x; x'] after Madry's attack"
+TWICE = "upper bound for updating twice on [x; x'] after Madry's attack, as DRRDN does"
+DRRDN_OVER_MADRY = "DRRDN/Madry images/s, {}"   # .format("SmallCNN PGD-40" or "WRN PGD-10")
+PGD_FRACTION = "PGD-{} useful GFLOP/s / matmul's"
+FWD_BWD = "forward+input gradient GFLOP/s / matmul's"
+FWD_BWD_KERAS = "forward+input gradient with keras.layers.Conv2D, / matmul's"
+
+
 def key_figures(r):
     """(label, value, target as (op, bound) or None) for the figures the issue's targets are about."""
-    rows = [("DRRDN/Madry images/s, SmallCNN PGD-40", _get(r, "ratios", "drrdn_over_madry"),
+    rows = [(DRRDN_OVER_MADRY.format("SmallCNN PGD-40"), _get(r, "ratios", "drrdn_over_madry"),
              (">=", TARGET_DRRDN_OVER_MADRY)),
-            ("SmallCNN: upper bound for any method that updates once on [x; x'] after Madry's attack",
-             _get(r, "ratios", "two_image_update_bound"), None),
-            ("SmallCNN: upper bound for updating twice on [x; x'] after Madry's attack, as DRRDN does",
-             _get(r, "ratios", "two_updates_bound"), None),
+            ("SmallCNN: " + ONCE, _get(r, "ratios", "two_image_update_bound"), None),
+            ("SmallCNN: " + TWICE, _get(r, "ratios", "two_updates_bound"), None),
             ("SmallCNN: DRRDN's training attack time over Madry's (the same computation)",
              _ratio(_get(r, "train", "drrdn", "attack_seconds_per_step"),
                     _get(r, "train", "madry", "attack_seconds_per_step")), None),
             ("TRADES/Madry images/s, SmallCNN PGD-40", _get(r, "ratios", "trades_over_madry"), None),
-            ("DRRDN/Madry images/s, WRN PGD-10", _get(r, "wrn", "ratios", "drrdn_over_madry"),
+            (DRRDN_OVER_MADRY.format("WRN PGD-10"), _get(r, "wrn", "ratios", "drrdn_over_madry"),
              (">=", TARGET_DRRDN_OVER_MADRY)),
-            ("WRN: upper bound for any method that updates once on [x; x'] after Madry's attack",
-             _get(r, "wrn", "ratios", "two_image_update_bound"), None),
-            ("WRN: upper bound for updating twice on [x; x'] after Madry's attack, as DRRDN does",
-             _get(r, "wrn", "ratios", "two_updates_bound"), None),
-            ("PGD-40 useful GFLOP/s / matmul's", _get(r, "attack", "pgd40", "fraction_of_matmul"),
+            ("WRN: " + ONCE, _get(r, "wrn", "ratios", "two_image_update_bound"), None),
+            ("WRN: " + TWICE, _get(r, "wrn", "ratios", "two_updates_bound"), None),
+            (PGD_FRACTION.format(40), _get(r, "attack", "pgd40", "fraction_of_matmul"),
              (">=", TARGET_ATTACK_FRACTION_OF_MATMUL)),
-            ("PGD-100 useful GFLOP/s / matmul's", _get(r, "attack", "pgd100", "fraction_of_matmul"),
+            (PGD_FRACTION.format(100), _get(r, "attack", "pgd100", "fraction_of_matmul"),
              (">=", TARGET_ATTACK_FRACTION_OF_MATMUL)),
-            ("forward+input gradient GFLOP/s / matmul's", _get(r, "attack", "fwd_bwd", "fraction_of_matmul"), None),
-            ("forward+input gradient with keras.layers.Conv2D, / matmul's", _get(r, "attack", "fwd_bwd_keras_conv", "fraction_of_matmul"),
-             None),
+            (FWD_BWD, _get(r, "attack", "fwd_bwd", "fraction_of_matmul"), None),
+            (FWD_BWD_KERAS, _get(r, "attack", "fwd_bwd_keras_conv", "fraction_of_matmul"), None),
             ("drrdn_tf Conv2D speed-up, input gradient", _get(r, "conv_speedup", "input_gradient"), None),
             ("drrdn_tf Conv2D speed-up, weight gradients", _get(r, "conv_speedup", "weight_gradients"), None),
             ("matmul GFLOP/s", _get(r, "matmul_gflops"), None)]
@@ -93,12 +96,9 @@ def _against(value, target: float) -> str:
 
 def reading(m) -> str:
     """What the median figures say about the targets (prose; every number comes from the runs)."""
-    once = "upper bound for any method that updates once on [x; x'] after Madry's attack"
-    twice = "upper bound for updating twice on [x; x'] after Madry's attack, as DRRDN does"
-    q = chr(39)
     lines = ["## Reading the figures\n"]
     for net, key in (("SmallCNN", "SmallCNN PGD-40"), ("WRN", "WRN PGD-10")):
-        ratio, b1, b2 = m[f"DRRDN/Madry images/s, {key}"], m[f"{net}: {once}"], m[f"{net}: {twice}"]
+        ratio, b1, b2 = m[DRRDN_OVER_MADRY.format(key)], m[f"{net}: {ONCE}"], m[f"{net}: {TWICE}"]
         lines.append(
             f"- **DRRDN/Madry ({key})**: median {ratio:.3f}. DRRDN's attack is Madry's (d_s folded into c_s); "
             "what it adds is two updates on [x; x'] (line 6, then lines 7-9 through the weights line 6 moved), "
@@ -107,10 +107,9 @@ def reading(m) -> str:
             f"{_against(b2, TARGET_DRRDN_OVER_MADRY)} the {TARGET_DRRDN_OVER_MADRY} target before any head is "
             "counted; the heads (d_s, d_i, c_i, MINE, r) cost the rest.")
     lines.append(
-        f"- **PGD useful GFLOP/s**: medians {m[f'PGD-40 useful GFLOP/s / matmul{q}s']:.3f} (PGD-40) and "
-        f"{m[f'PGD-100 useful GFLOP/s / matmul{q}s']:.3f} (PGD-100) of the matmul's; one compiled forward + "
-        f"input-gradient call runs at {m[f'forward+input gradient GFLOP/s / matmul{q}s']:.3f} of it "
-        f"({m[f'forward+input gradient with keras.layers.Conv2D, / matmul{q}s']:.3f} with keras.layers.Conv2D). "
+        f"- **PGD useful GFLOP/s**: medians {m[PGD_FRACTION.format(40)]:.3f} (PGD-40) and "
+        f"{m[PGD_FRACTION.format(100)]:.3f} (PGD-100) of the matmul's; one compiled forward + "
+        f"input-gradient call runs at {m[FWD_BWD]:.3f} of it ({m[FWD_BWD_KERAS]:.3f} with keras.layers.Conv2D). "
         "The 3x3 convolutions with 32-64 channels run near the matmul rate; the rest is memory-bound work (the "
         "first layer, ReLU and max-pool gradients, bias adds, the PGD update itself).\n")
     return "\n".join(lines)
@@ -138,6 +137,7 @@ def main(paths):
     print(header)
     print("|" + "---|" * (len(runs) + 3))
     per_run = [key_figures(r) for r in runs]
+    medians = {}   # label -> median of the numeric figures (NaN when no run measured it), for the prose
     for i, (label, _, target) in enumerate(per_run[0]):
         values = [rows[i][1] for rows in per_run]
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -145,14 +145,10 @@ def main(paths):
             median = any(values)
         else:
             median = statistics.median(numbers) if numbers else None
+        medians[label] = statistics.median(numbers) if numbers else float("nan")
         cells = " | ".join(_fmt(v) for v in values)
         print(f"| {label.strip()} | {cells} | {_fmt(median)} | {_verdict(median, target)} |")
     print()
-    medians = {}
-    for i, (label, _, _) in enumerate(per_run[0]):
-        numbers = [rows[i][1] for rows in per_run if isinstance(rows[i][1], (int, float))
-                   and not isinstance(rows[i][1], bool)]
-        medians[label] = statistics.median(numbers) if numbers else float("nan")
     print(reading(medians))
     for i, (path, r) in enumerate(zip(paths, runs)):
         print(f"## Run {i + 1} (`{path}`)\n")

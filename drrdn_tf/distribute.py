@@ -21,7 +21,6 @@ import tensorflow as tf
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-
 def accelerators_present() -> bool:
     """Whether TensorFlow sees a GPU or TPU (CPU-only machines choose other kernels and no XLA)."""
     return any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
