@@ -13,8 +13,8 @@ import math
 import statistics
 import sys
 
-from drrdn_tf.bench import (TARGET_ATTACK_FRACTION_OF_MATMUL, TARGET_DRRDN_OVER_MADRY, TARGET_PIPELINE_DEVIATION,
-                            format_table)
+from drrdn_tf.bench import (PROFILE_KINDS, TARGET_ATTACK_FRACTION_OF_MATMUL, TARGET_DRRDN_OVER_MADRY,
+                            TARGET_PIPELINE_DEVIATION, format_table)
 
 
 def _get(r, *keys):
@@ -31,6 +31,9 @@ DRRDN_OVER_MADRY = "DRRDN/Madry images/s, {}"   # .format("SmallCNN PGD-40" or "
 PGD_FRACTION = "PGD-{} useful GFLOP/s / matmul's"
 FWD_BWD = "forward+input gradient GFLOP/s / matmul's"
 FWD_BWD_KERAS = "forward+input gradient with keras.layers.Conv2D, / matmul's"
+PROFILE_SHARE = "profiled PGD call: share of its time in {}"   # .format(a PROFILE_KINDS label or OUTSIDE)
+OUTSIDE = "no op (dispatch, waits)"
+CONV_RATE = "profiled PGD call: convolution ops' GFLOP/s / matmul's"
 
 
 def key_figures(r):
@@ -53,7 +56,12 @@ def key_figures(r):
              (">=", TARGET_ATTACK_FRACTION_OF_MATMUL)),
             (FWD_BWD, _get(r, "attack", "fwd_bwd", "fraction_of_matmul"), None),
             (FWD_BWD_KERAS, _get(r, "attack", "fwd_bwd_keras_conv", "fraction_of_matmul"), None),
-            ("drrdn_tf Conv2D speed-up, input gradient", _get(r, "conv_speedup", "input_gradient"), None),
+            (CONV_RATE, _get(r, "pgd_profile", "convolution_fraction_of_matmul"), None)]
+    rows += [(PROFILE_SHARE.format(label), _get(r, "pgd_profile", "kinds", kind, "fraction_of_wall"), None)
+             for kind, label in PROFILE_KINDS.items()]
+    busy = _get(r, "pgd_profile", "busy_fraction")
+    rows += [(PROFILE_SHARE.format(OUTSIDE), None if busy is None else 1.0 - busy, None),
+             ("drrdn_tf Conv2D speed-up, input gradient", _get(r, "conv_speedup", "input_gradient"), None),
             ("drrdn_tf Conv2D speed-up, weight gradients", _get(r, "conv_speedup", "weight_gradients"), None),
             ("matmul GFLOP/s", _get(r, "matmul_gflops"), None)]
     for m, v in sorted((_get(r, "pipeline", "real_over_synthetic") or {}).items()):
@@ -109,10 +117,21 @@ def reading(m) -> str:
     lines.append(
         f"- **PGD useful GFLOP/s**: medians {m[PGD_FRACTION.format(40)]:.3f} (PGD-40) and "
         f"{m[PGD_FRACTION.format(100)]:.3f} (PGD-100) of the matmul's; one compiled forward + "
-        f"input-gradient call runs at {m[FWD_BWD]:.3f} of it ({m[FWD_BWD_KERAS]:.3f} with keras.layers.Conv2D). "
-        "The 3x3 convolutions with 32-64 channels run near the matmul rate; the rest is memory-bound work (the "
-        "first layer, ReLU and max-pool gradients, bias adds, the PGD update itself).\n")
+        f"input-gradient call runs at {m[FWD_BWD]:.3f} of it ({m[FWD_BWD_KERAS]:.3f} with keras.layers.Conv2D)."
+        + _profile_prose(m) + "\n")
     return "\n".join(lines)
+
+
+def _profile_prose(m) -> str:
+    conv_share = m[PROFILE_SHARE.format(PROFILE_KINDS["convolution"])]
+    if math.isnan(conv_share):
+        return ""
+    rest = [(label, m[PROFILE_SHARE.format(label)]) for kind, label in PROFILE_KINDS.items() if kind != "convolution"]
+    rest.append((OUTSIDE, m[PROFILE_SHARE.format(OUTSIDE)]))
+    rest_text = ", ".join(f"{label} {share:.1%}" for label, share in sorted(rest, key=lambda kv: -kv[1]))
+    return (f" Where the time goes (tf.profiler, one PGD call per run, medians): the convolution ops take "
+            f"{conv_share:.1%} of the call and run at {m[CONV_RATE]:.3f} of the matmul's GFLOP/s; the rest is "
+            f"memory-bound work that adds few or no counted FLOPs: {rest_text}.")
 
 
 def main(paths):

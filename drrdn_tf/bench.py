@@ -32,6 +32,10 @@ What is measured
     compiled forward + backward w.r.t. the input on the same batch. The step time is the difference quotient
     between the fewest and the most --attack_steps, e.g. (t_PGD-100 - t_PGD-40) / 60, which cancels each
     call's fixed costs (random start, final forward, dispatch); the plain average t_PGD-K / K is reported too.
+  * where the time goes (--profile, on by default): one more call of the shortest evaluation PGD, traced with
+    tf.profiler (`drrdn_tf.opprofile`): per PGD step, the time of its ops by kind (convolutions, matmuls,
+    max-pool forward, ReLU gradients, XLA clusters, other ops) and outside any op, as shares of the call's wall
+    time, and the GFLOP/s of the convolution ops alone (`pgd_conv_op_flops` / their time) over the matmul's.
   * memory: the process's peak resident set size (`ru_maxrss`) and TensorFlow's CPU allocator peak per group
     (`tf.config.experimental.get_memory_info("CPU:0")`).
   * retracing: whether any tf.function traced again after the first batch. Training: a counter around
@@ -111,6 +115,7 @@ flags.DEFINE_integer("wrn_depth", 10, "WRN depth (6n+4)")
 flags.DEFINE_integer("wrn_width", 2, "WRN widening factor")
 flags.DEFINE_integer("wrn_pgd_steps", 10, "PGD steps of the training attack on the WRN")
 flags.DEFINE_string("jit_compile", "auto", "compile the train steps with XLA: auto (GPU/TPU only), true or false")
+flags.DEFINE_boolean("profile", True, "break one PGD call's time down by op kind with tf.profiler")
 flags.DEFINE_boolean("json", False, "print one JSON object on stdout instead of the table")
 
 MIN_REP_SECONDS = 0.5        # a timed repetition lasts at least this long (more calls for short ones)
@@ -158,7 +163,7 @@ def options_from_flags() -> dict:
     return {"methods": methods, "batch_size": FLAGS.batch_size, "steps": FLAGS.steps, "repeats": FLAGS.repeats,
             "warmup": FLAGS.warmup, "pgd_steps": FLAGS.pgd_steps, "attack_steps": attack_steps,
             "wrn": FLAGS.wrn, "wrn_depth": FLAGS.wrn_depth, "wrn_width": FLAGS.wrn_width,
-            "wrn_pgd_steps": FLAGS.wrn_pgd_steps, "jit_compile": jit}
+            "wrn_pgd_steps": FLAGS.wrn_pgd_steps, "jit_compile": jit, "profile": FLAGS.profile}
 
 
 # --------------------------------------------------------------------------- measuring
@@ -403,6 +408,44 @@ def training_attack_flops(model, method: str, pgd_steps: int) -> int:
     return 2 * pgd_steps * attack_path_flops(model)
 
 
+def pgd_conv_op_flops(model, steps: int) -> int:
+    """FLOPs per image that the convolution ops themselves run in an evaluation PGD-`steps` call (keep_best):
+    every Conv2D's forward steps + 1 times, and its input gradient `steps` times unless drrdn_tf.conv.Conv2D
+    computes that gradient as a matmul + col2im (a first layer with few input channels)."""
+    import keras
+
+    from drrdn_tf.conv import Conv2D as FastConv2D
+    total = 0
+    for sub in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(sub, keras.layers.Conv2D):
+            f = layer_flops(sub)
+            total += (steps + 1) * f
+            if not (isinstance(sub, FastConv2D) and sub._fast_input_grad(sub.input)):
+                total += steps * f
+    return total
+
+
+def pgd_profile(attack, images, labels, model, matmul_gflops: float) -> dict:
+    """One call of `attack` (a PGD) on the batch under tf.profiler (`opprofile.profile_call`), per PGD step:
+    seconds by op kind, their share of the call's wall time, and the convolution ops' GFLOP/s."""
+    from drrdn_tf import opprofile
+    summary = opprofile.profile_call(lambda: attack.perturb(images, labels))
+    if "error" in summary:
+        progress(f"PGD profile unavailable: {summary['error']}")
+        return summary
+    steps, wall = attack.steps, summary["wall_seconds"]
+    out = {"steps": steps, "wall_seconds": wall, "busy_fraction": summary["busy_seconds"] / wall,
+           "kinds": {k: {"ms_per_step": 1e3 * v["seconds"] / steps, "fraction_of_wall": v["seconds"] / wall,
+                         "events": v["events"]} for k, v in summary["kinds"].items()},
+           "top_ops": summary["top_ops"]}
+    conv_seconds = summary["kinds"]["convolution"]["seconds"]
+    if conv_seconds > 0:
+        conv_flops = int(images.shape[0]) * pgd_conv_op_flops(model, steps)
+        out["convolution_gflops"] = conv_flops / conv_seconds / 1e9
+        out["convolution_fraction_of_matmul"] = out["convolution_gflops"] / matmul_gflops
+    return out
+
+
 def profiler_flops(model, input_shape) -> Optional[int]:
     """tf.profiler's float_ops of the frozen inference graph for one image (a cross-check), or None."""
     import tensorflow as tf
@@ -588,9 +631,9 @@ def run_benchmark(opts: dict) -> dict:
     result["flops_per_image"] = {"small_cnn_inference": f_small,
                                  "small_cnn_inference_tf_profiler": profiler_flops(model, (28, 28, 1))}
     model_fn = lambda v: model(v, training=False)  # noqa: E731
-    jobs = []
+    jobs, attacks = [], {}
     for k in opts["attack_steps"]:
-        attack = PGD(model_fn, eps=s.eps, step_size=s.step_size, steps=k, seed=0)
+        attack = attacks[k] = PGD(model_fn, eps=s.eps, step_size=s.step_size, steps=k, seed=0)
         jobs.append(Job(f"pgd{k}", (lambda a=attack: a.perturb(x_mem, y_mem)), batch, (2 * k + 1) * f_small,
                         TraceCounter([attack._perturb.experimental_get_tracing_count])))
 
@@ -622,6 +665,10 @@ def run_benchmark(opts: dict) -> dict:
     run_group("attack", jobs, warmup, repeats, steps)
     memory.record("attack")
     attack_jobs = {j.name: j for j in jobs}
+    if opts["profile"]:
+        k = min(opts["attack_steps"])
+        progress(f"profiling one PGD-{k} call (tf.profiler)")
+        result["pgd_profile"] = pgd_profile(attacks[k], x_mem, y_mem, model, jobs[-1].gflops())
 
     # ---- training on MNIST / SmallCNN: synthetic and real data, and the step without its attack iterations
     memory.reset_tf()
@@ -798,6 +845,28 @@ def _ratio_lines(lines: list, ratios: dict) -> None:
                          f"(from CPU seconds per step: {ratios[k + '_cpu']:.3f})")
 
 
+PROFILE_KINDS = {"convolution": "convolutions", "matmul": "matmuls (dense layers, first conv's input grad)",
+                 "max_pool": "max-pool forward", "relu_grad": "ReLU gradients",
+                 "xla": "XLA clusters (max-pool gradients, first-conv col2im)", "other": "other ops"}
+
+
+def _profile_lines(p: dict) -> List[str]:
+    if "error" in p:
+        return [f"Where a PGD call's time goes: unavailable ({p['error']})"]
+    lines = [f"Where a PGD-{p['steps']} call's time goes (tf.profiler, one call of {p['wall_seconds']:.3f} s; "
+             "per PGD step)"]
+    for kind, label in PROFILE_KINDS.items():
+        k = p["kinds"][kind]
+        lines.append(f"  {label:<55} {k['ms_per_step']:7.2f} ms {100 * k['fraction_of_wall']:6.1f}%")
+    lines.append(f"  {'outside any op (dispatch, waits)':<55} "
+                 f"{1e3 * p['wall_seconds'] * (1 - p['busy_fraction']) / p['steps']:7.2f} ms "
+                 f"{100 * (1 - p['busy_fraction']):6.1f}%")
+    if "convolution_gflops" in p:
+        lines.append(f"  convolution ops: {p['convolution_gflops']:.1f} GFLOP/s, "
+                     f"{p['convolution_fraction_of_matmul']:.3f} of the matmul's")
+    return lines
+
+
 def format_table(r: dict) -> str:
     lines = []
     v = r["versions"]
@@ -859,6 +928,9 @@ def format_table(r: dict) -> str:
         lines.append(f"  drrdn_tf.conv.Conv2D over keras.layers.Conv2D (same SmallCNN weights), images/s: "
                      f"forward+input gradient x{c['input_gradient']:.3f}, forward+weight gradients "
                      f"x{c['weight_gradients']:.3f}")
+    if r.get("pgd_profile"):
+        lines.append("")
+        lines.extend(_profile_lines(r["pgd_profile"]))
     lines.append("")
     mem = r["memory"]
     tf_peak = f"{mem['tf_cpu_peak_mb']:.0f} MB" if mem["tf_cpu_peak_mb"] is not None else "n/a"

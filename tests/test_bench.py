@@ -59,6 +59,14 @@ def test_json_has_every_figure(tiny_json):
     assert r["versions"]["tensorflow"].startswith("2.") and r["versions"]["keras"].startswith("3.")
     assert r["cpu_count"] >= 1 and r["wrn"] is None
     assert r["targets"]["no_retracing"]["pass"] is True
+    # where one PGD-2 call's time goes (tf.profiler): every kind present, shares of the call's wall time
+    p = r["pgd_profile"]
+    assert "error" not in p, p
+    assert p["steps"] == 2 and 0 < p["busy_fraction"] <= 1
+    assert set(p["kinds"]) == {"convolution", "matmul", "max_pool", "relu_grad", "xla", "other"}
+    assert all(0 <= k["fraction_of_wall"] <= 1 and k["ms_per_step"] >= 0 for k in p["kinds"].values())
+    assert p["kinds"]["convolution"]["events"] > 0 and p["kinds"]["xla"]["events"] > 0  # pool gradients
+    _positive(p["convolution_fraction_of_matmul"], "convolution_fraction_of_matmul")
     for name, t in r["targets"].items():
         assert isinstance(t["pass"], bool), name
 
@@ -69,6 +77,7 @@ def test_readable_table_and_wrn():
     assert out.returncode == 0, out.stderr[-3000:]
     assert "[bench" not in out.stdout
     for text in ("matmul 2048x2048", "Training, SmallCNN", "Training, WRN-10-2", "pgd1", "Targets",
+                 "Where a PGD-1 call's time goes", "convolution ops:",
                  "[PASS] no_retracing"):
         assert text in out.stdout, text
 
