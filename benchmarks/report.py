@@ -119,8 +119,8 @@ def _near(value, target: float) -> str:
     if value is None or math.isnan(value) or abs(value / target - 1.0) >= NEAR:
         return ""
     return (f" This is within {NEAR:.0%} of the {target} target, and on this shared machine the figure moves by "
-            "about that much with the load of the hour (runs of the same attack code committed earlier measured "
-            "below the target): read it as at the target rather than clear of it.")
+            "about that much with the load of the hour (runs committed in earlier sessions measured it "
+            "below): read it as at the target rather than clear of it.")
 
 
 def reading(m) -> str:
