@@ -20,7 +20,7 @@ setup(
         "numpy",
         "absl-py",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest"], "plot": ["matplotlib"]},
     entry_points={"console_scripts": ["drrdn-train=drrdn_tf.train:run", "drrdn-evaluate=drrdn_tf.evaluate:run",
-                                      "drrdn-bench=drrdn_tf.bench:run"]},
+                                      "drrdn-bench=drrdn_tf.bench:run", "drrdn-plot=drrdn_tf.plot:run"]},
 )

@@ -143,6 +143,13 @@ def main(argv) -> None:
     write_json(output, results)
     print(evaluation.format_table(results), flush=True)
     print(f"-> {os.path.abspath(output)}", flush=True)
+    from drrdn_tf import plots
+    picture = os.path.splitext(output)[0] + ".png"
+    try:
+        plots.plot_evaluation({name: results}, picture)
+        print(f"-> {os.path.abspath(picture)}", flush=True)
+    except plots.PlotUnavailable as e:
+        print(f"(no {picture}: {e})", flush=True)
 
 
 def run() -> None:

@@ -122,6 +122,24 @@ class RunCheckpoint(keras.callbacks.Callback):
             if old.endswith(".weights.h5") and old != name:
                 os.remove(os.path.join(self.ckpt_dir, old))
         write_json(os.path.join(self.run_dir, "history.json"), {"epochs": self.history})
+        plot_history(self.run_dir, self.history)
+
+
+_plot_failures: set = set()   # the reasons already printed by plot_history (each once per process)
+
+
+def plot_history(run_dir: str, history: list) -> Optional[str]:
+    """Draws `history.png` (training curves, drrdn_tf.plots) in the run folder; without matplotlib, or if
+    drawing fails, says why (once) and returns None: a plot never stops a training run."""
+    from drrdn_tf import plots
+    try:
+        return plots.plot_training({os.path.basename(os.path.normpath(run_dir)): history},
+                                   os.path.join(run_dir, "history.png"))
+    except Exception as e:  # noqa: BLE001 - the checkpoint is written; the picture is a convenience
+        if str(e) not in _plot_failures:
+            _plot_failures.add(str(e))
+            print(f"(no history.png: {e})", flush=True)
+        return None
 
 
 class TrainingDiverged(RuntimeError):

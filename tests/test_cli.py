@@ -29,8 +29,8 @@ def test_demo_with_no_flags_trains_a_robust_model(tmp_path, mnist_path, demo):
     assert out.returncode == 0, out.stderr[-3000:]
     run = tmp_path / "runs" / "demo_drrdn"
     state = json.loads((run / "checkpoint" / "state.json").read_text())
-    for name in ("config.json", "history.json", "results.json", "model.keras", "savedmodel/saved_model.pb",
-                 f"checkpoint/{state['weights']}"):
+    for name in ("config.json", "history.json", "history.png", "results.json", "model.keras",
+                 "savedmodel/saved_model.pb", f"checkpoint/{state['weights']}"):
         assert (run / name).exists(), name
     for metric in ("ce", "bc", "adv", "ent", "mi", "rec", "adv_acc", "dom_acc", "val_pgd_acc"):
         assert f"{metric}:" in out.stdout, metric  # every loss on the progress lines

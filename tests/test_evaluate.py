@@ -66,7 +66,8 @@ def test_cli_quick_preset_end_to_end(exported, surrogate, demo, tmp_path):
                        "--batch_size=64", f"--output={out}", f"--surrogates={surrogate[0]}")
     assert res.returncode == 0, res.stderr[-3000:]
     r = json.loads(out.read_text())
-    assert [f for f in os.listdir(out.parent) if f != "results.json"] == [], "temporary files left behind"
+    assert sorted(os.listdir(out.parent)) == ["results.json", "results.png"], "temporary files left behind"
+    assert (out.parent / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"   # the results drawn
     assert r["model"] == os.path.abspath(path) and r["dataset"] == "demo" and r["preset"] == "quick"
     assert r["num_examples"] == n and r["eps"] == 0.3
     acc = r["accuracy"]
