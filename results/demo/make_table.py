@@ -58,6 +58,12 @@ def main():
                 for r in [load(m, name)] if r for w in r.get("masking", {}).get("warnings", [])]
     print("\nGradient-masking checks (Carlini et al. 2019): " + (
         "; ".join(f"{label}: {w}" for label, w in warnings) if warnings else "no warnings for any model."))
+    for name, what in (("attacks.png", "Accuracy under each attack of the first table, and accuracy against eps "
+                        "(the PGD sweep of the masking checks)"),
+                       ("training_curves.png", "Training: validation accuracy (natural and under PGD) and the "
+                        "training eps per epoch, training accuracy, and each method's loss terms")):
+        if os.path.exists(os.path.join(HERE, name)):   # drawn by evaluate_all.sh (python -m drrdn_tf.plot)
+            print(f"\n{what} (`{name}`, drawn by `python -m drrdn_tf.plot` from the JSON files):\n\n![{what}]({name})")
 
 
 if __name__ == "__main__":
