@@ -20,7 +20,8 @@ from drrdn_tf.cli import fail
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output", None, "PNG file to write (default: training_curves.png or evaluation.png)")
-flags.DEFINE_list("labels", None, "one label per input, comma-separated (default: folder or file names)")
+flags.DEFINE_list("labels", None, "one label per input, comma-separated (default: the run folder names, or the "
+                  "evaluated models' names)")
 flags.DEFINE_string("title", None, "figure title")
 
 
