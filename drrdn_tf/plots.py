@@ -8,7 +8,9 @@ models under each attack (with the accuracy-vs-eps sweep of the gradient-masking
 `python -m drrdn_tf.evaluate` a PNG next to its JSON, when matplotlib is installed.
 
 matplotlib is optional (`pip install drrdn_tf[plot]`, or `pip install matplotlib`): without it these functions
-raise PlotUnavailable, which says so. Figures are PNG files drawn off-screen (the Agg backend).
+raise PlotUnavailable, which says so. Figures are made with matplotlib's object API (no pyplot state, no
+display needed): `*_figure` return a `matplotlib.figure.Figure` (shown inline in a notebook), `plot_*` write
+a PNG.
 """
 
 from __future__ import annotations
@@ -29,16 +31,29 @@ class PlotInputError(ValueError):
     """A file or folder is not a training history or an evaluation result."""
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend, or PlotUnavailable."""
+def new_figure(**kwargs):
+    """A `matplotlib.figure.Figure(**kwargs)` (not registered with pyplot), or PlotUnavailable."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise PlotUnavailable("plots need matplotlib: pip install matplotlib (or pip install drrdn_tf[plot])") \
             from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
+    return Figure(**kwargs)
+
+
+def _colors(fig) -> List[str]:
+    import matplotlib
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def epochs_from_keras(history) -> List[dict]:
+    """A keras `History` (what `model.fit` returns) or its `.history` dict -> the per-epoch entries these plots
+    take ([{"epoch": 1, "loss": ..., "val_acc": ...}, ...])."""
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise PlotInputError("expected the History that model.fit returns (or its .history dict), with metrics")
+    n = max(len(v) for v in logs.values())
+    return [{"epoch": e + 1, **{k: float(v[e]) for k, v in logs.items() if e < len(v)}} for e in range(n)]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -99,14 +114,13 @@ def training_figure(histories: Mapping[str, Sequence[dict]], title: Optional[str
     (natural, solid; under the validation PGD, dashed) with the training eps when it changes (a warm-up), and
     training accuracy (natural, solid; on the adversarial batch, dashed), all runs together. Bottom row: one
     panel per run with every loss term it logs. Returns the matplotlib Figure."""
-    plt = pyplot()
     if not histories:
         raise PlotInputError("no training history to plot")
     n = len(histories)
-    fig = plt.figure(figsize=(max(12, 4.2 * n), 8.5))
+    fig = new_figure(figsize=(max(12, 4.2 * n), 8.5))
     grid = fig.add_gridspec(2, 2 * n)
     val_ax, train_ax = fig.add_subplot(grid[0, :n]), fig.add_subplot(grid[0, n:])
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = _colors(fig)
     eps_ax = None
     for i, (label, epochs) in enumerate(histories.items()):
         c = colors[i % len(colors)]
@@ -152,7 +166,6 @@ def evaluation_figure(results: Mapping[str, dict], title: Optional[str] = None):
     """A figure of one or more evaluation results ({label: result JSON}): accuracy under each attack column, as
     grouped bars, and, when the results have it, the accuracy-vs-eps sweep of the gradient-masking checks.
     Returns the matplotlib Figure."""
-    plt = pyplot()
     if not results:
         raise PlotInputError("no evaluation result to plot")
     columns: List[dict] = []
@@ -162,8 +175,9 @@ def evaluation_figure(results: Mapping[str, dict], title: Optional[str] = None):
                 columns.append(col)
     sweeps = {label: _sweep(r) for label, r in results.items()}
     has_sweep = any(sweeps.values())
-    fig, axes = plt.subplots(1, 2 if has_sweep else 1, figsize=(16 if has_sweep else 11, 4.6),
-                             gridspec_kw={"width_ratios": [2.2, 1]} if has_sweep else None, squeeze=False)
+    fig = new_figure(figsize=(16 if has_sweep else 11, 4.6))
+    axes = fig.subplots(1, 2 if has_sweep else 1, gridspec_kw={"width_ratios": [2.2, 1]} if has_sweep else None,
+                        squeeze=False)
     ax = axes[0][0]
     width = 0.8 / len(results)
     for i, (label, r) in enumerate(results.items()):
@@ -203,8 +217,7 @@ def _sweep(result: dict) -> Optional[List[dict]]:
 
 
 def save(fig, path: str) -> str:
-    """Writes the figure as a PNG (atomically: a reader never sees half a file) and closes it."""
-    plt = pyplot()
+    """Writes the figure as a PNG (atomically: a reader never sees half a file)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
@@ -212,7 +225,6 @@ def save(fig, path: str) -> str:
         fig.savefig(tmp, dpi=110, format="png")
         os.replace(tmp, path)
     finally:
-        plt.close(fig)
         if os.path.exists(tmp):
             os.remove(tmp)
     return path

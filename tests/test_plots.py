@@ -36,6 +36,15 @@ def test_training_figure_draws_every_series():
     assert len(eps_axes) == 1 and len(eps_axes[0].lines) == 1   # only run a changes its eps
 
 
+def test_epochs_from_keras_history():
+    class History:   # what model.fit returns: .history maps each metric to its per-epoch values
+        history = {"loss": [2.0, 1.0], "val_acc": [0.5, 0.7]}
+    assert plots.epochs_from_keras(History()) == [{"epoch": 1, "loss": 2.0, "val_acc": 0.5},
+                                                  {"epoch": 2, "loss": 1.0, "val_acc": 0.7}]
+    with pytest.raises(plots.PlotInputError, match="model.fit"):
+        plots.epochs_from_keras({})
+
+
 def test_evaluation_figure_from_the_demo_results():
     results = {m: plots.load_evaluation(os.path.join(DEMO, m, "paper_mnist1000.json")) for m in METHODS}
     fig = plots.evaluation_figure(results)
@@ -76,8 +85,9 @@ def test_cli_bad_input_exits_2_with_one_line(args, message, tmp_path):
 
 def test_without_matplotlib(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(plots.PlotUnavailable, match="pip install matplotlib"):
-        plots.pyplot()
+        plots.new_figure()
     # a training run goes on without history.png, and says why once
     monkeypatch.setattr(training, "_plot_failures", set())
     assert training.plot_history(str(tmp_path), _history(2)) is None
