@@ -157,6 +157,9 @@ def training_figure(histories: Mapping[str, Sequence[dict]], title: Optional[str
 
 def _finish(ax, xlabel: str) -> None:
     ax.set_xlabel(xlabel)
+    if xlabel == "epoch":
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if ax.lines or ax.patches:
         ax.legend(fontsize=7)
