@@ -19,6 +19,8 @@ import json
 import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from drrdn_tf.files import write_atomically
+
 #: history keys that are not training losses
 NOT_LOSSES = {"epoch", "seconds", "train_eps", "acc", "adv_acc", "dom_acc"}
 
@@ -221,16 +223,7 @@ def _sweep(result: dict) -> Optional[List[dict]]:
 
 def save(fig, path: str) -> str:
     """Writes the figure as a PNG (atomically: a reader never sees half a file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
 
 
 def plot_training(histories: Mapping[str, Sequence[dict]], path: str, title: Optional[str] = None) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from typing import Optional
 
@@ -26,6 +25,7 @@ import tensorflow as tf
 
 from drrdn_tf import backbones, config as config_lib, data as data_lib, distribute
 from drrdn_tf.export import export_savedmodel
+from drrdn_tf.files import write_atomically
 from drrdn_tf.methods import registry
 
 
@@ -37,17 +37,11 @@ class RunError(ValueError):
 
 def write_json(path: str, obj) -> None:
     """Writes JSON atomically (temporary file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
+    def write(tmp):
+        with open(tmp, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=True)
             f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomically(path, write, suffix=".json")
 
 
 def read_json(path: str):

@@ -1,0 +1,23 @@
+"""Atomic file writes: a reader (or a run killed mid-write) never sees half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Callable
+
+
+def write_atomically(path: str, write: Callable[[str], None], suffix: str = "") -> str:
+    """Calls `write(tmp)` to fill a temporary file in `path`'s folder (created if needed), then renames it to
+    `path`; the temporary file is removed if `write` fails. Returns `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
