@@ -8,7 +8,8 @@ Each input is a run folder of `python -m drrdn_tf.train` (or its history.json), 
 `python -m drrdn_tf.evaluate`; all inputs of one call are of the same kind. Training histories give
 validation accuracy (natural and under PGD, with the training eps of a warm-up), training accuracy and every
 loss term per epoch; evaluation results give the accuracy under each attack and the accuracy-vs-eps sweep.
-Labels default to the folder names (training) or the evaluated models' names (evaluation). Bad input exits with status 2 and one line on stderr.
+Labels default to the folder names (training) or the evaluated models' names (evaluation). Bad input exits
+with status 2 and one line on stderr.
 """
 
 from __future__ import annotations
