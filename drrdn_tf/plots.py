@@ -85,7 +85,8 @@ def load_history(path: str) -> List[dict]:
 def load_evaluation(path: str) -> dict:
     """An evaluation result JSON of drrdn_tf.evaluate (needs "accuracy" and "columns")."""
     data = _read_json(path)
-    if not (isinstance(data, dict) and isinstance(data.get("accuracy"), dict) and isinstance(data.get("columns"), list)):
+    if not (isinstance(data, dict) and isinstance(data.get("accuracy"), dict)
+            and isinstance(data.get("columns"), list)):
         raise PlotInputError(f"{path} is not an evaluation result of drrdn_tf.evaluate "
                              "(expected \"accuracy\" and \"columns\")")
     return data
