@@ -39,11 +39,25 @@ class Settings:
     # DRRDN trade-offs, Eq. 11 (ours: the paper's search is in its supplement). 0 switches a term off.
     lambda_mi: float = 0.1
     lambda_rec: float = 0.1
+    # DRRDN's stability knobs (see `DRRDN`'s docstring for which parameters each moves).
+    lambda_adv: float = 1.0
+    lambda_ent: float = 1.0
+    bc_encoder_weight: float = 1.0
+    ce_adv_weight: float = 0.5
+    alignment: str = "confusion"           # confusion | minimax | one_sided
+    alignment_ramp: str = "none"           # none | dann (from the end of the eps warm-up)
+    formulation: str = "alternating"       # alternating (Algorithm 1's three updates) | single
+    disentangler_lr_mult: float = 1.0
+    disentangler_momentum: Optional[float] = None   # None: the optimizer's momentum
+    discriminator_spectral_norm: bool = False
+    discriminator_steps: int = 1
+    mine_ema: float = 0.0                  # MINE's moving-average rate for the bias-corrected gradient; 0 = off
+    probe_every: int = 100                 # steps between gradient-norm probes (gnorm_*); 0 = off
     # TRADES (Zhang et al. 2019): weight of the KL term.
     trades_beta: float = 6.0
     # Data.
     train_examples: Optional[int] = None  # None: the whole training split
-    val_examples: int = 512               # per-epoch validation subset (natural + PGD accuracy)
+    val_examples: int = 1000              # per-epoch validation subset (natural + PGD accuracy, fixed starts)
     test_examples: Optional[int] = None   # final evaluation on the first N test images; None: all
     seed: int = 0
     jit_compile: str = "auto"             # auto: XLA on GPU/TPU only (measured ~10x slower on CPU)
@@ -68,6 +82,16 @@ _PAPER = {
 }
 
 DATASETS = tuple(_PAPER)
+
+#: Settings fields that are `DRRDN` arguments of the same name (its stability knobs).
+DRRDN_KNOBS = ("lambda_adv", "lambda_ent", "bc_encoder_weight", "ce_adv_weight", "alignment", "alignment_ramp",
+               "formulation", "disentangler_lr_mult", "disentangler_momentum", "discriminator_spectral_norm",
+               "discriminator_steps", "mine_ema", "probe_every")
+
+
+def default_of(name: str):
+    """The dataclass default of Settings field `name` (for run folders written before the field existed)."""
+    return {f.name: f.default for f in dataclasses.fields(Settings)}[name]
 
 
 def settings_for(dataset: str, **overrides) -> Settings:
@@ -99,6 +123,15 @@ def validate(s: Settings) -> None:
         ("train_examples", s.train_examples is None or s.train_examples >= 1),
         ("test_examples", s.test_examples is None or s.test_examples >= 1),
         ("jit_compile", s.jit_compile in ("auto", "true", "false")),
+        ("lambda_adv", s.lambda_adv >= 0), ("lambda_ent", s.lambda_ent >= 0),
+        ("bc_encoder_weight", s.bc_encoder_weight >= 0), ("ce_adv_weight", 0 <= s.ce_adv_weight <= 1),
+        ("alignment", s.alignment in ("confusion", "minimax", "one_sided")),
+        ("alignment_ramp", s.alignment_ramp in ("none", "dann")),
+        ("formulation", s.formulation in ("alternating", "single")),
+        ("disentangler_lr_mult", s.disentangler_lr_mult > 0),
+        ("disentangler_momentum", s.disentangler_momentum is None or 0 <= s.disentangler_momentum < 1),
+        ("discriminator_steps", s.discriminator_steps >= 1), ("mine_ema", 0 <= s.mine_ema < 1),
+        ("probe_every", s.probe_every >= 0),
     ]
     for name, ok in checks:
         if not ok:

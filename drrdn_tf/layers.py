@@ -7,7 +7,8 @@ Sizes the paper defers to its supplement are ours (all dense, as the paper says)
     even at eps = 0; linear, the same run learned steadily. c_s starts with a ReLU layer anyway.)
   - Classifier c_s (and the baselines' head): `backbones.head_for(backbone)` — TRADES' 200-200 MLP with
     dropout 0.5 for SmallCNN, a single dense layer for WRN.
-  - DomainDiscriminator c_i: Dense(256)-ReLU-Dense(1) -> logit of "natural" (c_i in [0, 1] is its sigmoid).
+  - DomainDiscriminator c_i: Dense(256)-ReLU-Dense(1) -> logit of "natural" (c_i in [0, 1] is its sigmoid),
+    optionally spectral-normalised (Miyato et al. 2018: each kernel divided by its largest singular value).
   - MineStatistics T: Dense(256)-ReLU-Dense(256)-ReLU-Dense(1) on the concatenation [z_s, z_i].
   - Reconstructor r: Dense(512)-ReLU-Dense(D) on [z_s, z_i].
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 
@@ -49,6 +51,22 @@ class _MLP(layers.Layer):
             if i == 0 and self.drop is not None:
                 x = self.drop(x, training=training)
         return x
+
+    def call_frozen(self, x):
+        """The same function in inference mode with every weight behind a stop-gradient: a loss computed
+        through it moves the layer's input (the representation) but never the layer's own parameters."""
+        for i, d in enumerate(self.dense):
+            kernel, bias = self.kernel_and_bias(i, training=False)
+            x = tf.matmul(x, tf.stop_gradient(kernel))
+            if bias is not None:
+                x = x + tf.stop_gradient(bias)
+            x = d.activation(x)
+        return x
+
+    def kernel_and_bias(self, i: int, training=False):
+        """The weights dense layer i computes with: kernel [in, out] and bias [out] (or None)."""
+        d = self.dense[i]
+        return d.kernel, d.bias if d.use_bias else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)[:-1] + (self.units[-1],)
@@ -89,17 +107,60 @@ class Classifier(_MLP):
 
 @keras.saving.register_keras_serializable(package="drrdn_tf")
 class DomainDiscriminator(_MLP):
-    """c_i (Eq. 6): representation [B, D] -> logit [B] that it is natural (sigmoid -> c_i in [0, 1])."""
+    """c_i (Eq. 6): representation [B, D] -> logit [B] that it is natural (sigmoid -> c_i in [0, 1]).
 
-    def __init__(self, hidden_units: Sequence[int] = (256,), units=None, **kwargs):
+    spectral_norm=True divides each kernel by an estimate of its largest singular value (one power iteration
+    per training call, the estimate's vectors kept between calls and behind a stop-gradient, as in Miyato et
+    al. 2018), so c_i is 1-Lipschitz in its input per layer: the alignment game cannot be won by a
+    discriminator whose logits grow without bound, and its gradients on z_s stay bounded.
+    """
+
+    def __init__(self, hidden_units: Sequence[int] = (256,), units=None, spectral_norm: bool = False, **kwargs):
         kwargs.pop("final_activation", None)
         super().__init__(units if units is not None else tuple(hidden_units) + (1,), **kwargs)
+        self.spectral_norm = bool(spectral_norm)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.spectral_norm:
+            # The left singular-vector estimates u_i [1, out_i]. Every replica computes the same update from
+            # the same (mirrored) kernel, so the first replica's value is kept.
+            self.singular_vectors = [
+                self.add_weight(shape=(1, d.units), initializer=keras.initializers.RandomNormal(stddev=1.0),
+                                trainable=False, name=f"u_{i}", aggregation="only_first_replica")
+                for i, d in enumerate(self.dense)]
+
+    def kernel_and_bias(self, i: int, training=False):
+        kernel, bias = super().kernel_and_bias(i)
+        if not self.spectral_norm:
+            return kernel, bias
+        u = self.singular_vectors[i]
+        v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, kernel, transpose_b=True)))   # [1, in]
+        u_new = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(v, kernel)))                  # [1, out]
+        if training:
+            u.assign(u_new)
+        sigma = tf.reduce_sum(tf.matmul(v, kernel) * u_new)                                  # ~ ||kernel||_2
+        return kernel / sigma, bias
+
+    def call_from(self, x, start: int, training=False):
+        if not self.spectral_norm:
+            return super().call_from(x, start, training=training)
+        for i, d in enumerate(self.dense[start:], start):
+            kernel, bias = self.kernel_and_bias(i, training=training)
+            x = d.activation(tf.matmul(x, kernel) + (bias if bias is not None else 0.0))
+        return x
 
     def call(self, x, training=False):
         return super().call(x, training=training)[:, 0]
 
+    def call_frozen(self, x):
+        return super().call_frozen(x)[:, 0]
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)[:-1]
+
+    def get_config(self):
+        return {**super().get_config(), "spectral_norm": self.spectral_norm}
 
 
 class _PairMLP(_MLP):
@@ -112,6 +173,10 @@ class _PairMLP(_MLP):
     def call(self, inputs, training=False):
         z_s, z_i = inputs
         return super().call(keras.ops.concatenate([z_s, z_i], axis=-1), training=training)
+
+    def call_frozen(self, inputs):
+        z_s, z_i = inputs
+        return super().call_frozen(keras.ops.concatenate([z_s, z_i], axis=-1))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])[:-1] + (self.units[-1],)
@@ -127,6 +192,9 @@ class MineStatistics(_PairMLP):
 
     def call(self, inputs, training=False):
         return super().call(inputs, training=training)[:, 0]
+
+    def call_frozen(self, inputs):
+        return super().call_frozen(inputs)[:, 0]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])[:-1]

@@ -32,13 +32,22 @@ def alignment_loss(natural_logits, adversarial_logits, form: str = "confusion"):
     the same images. form="confusion" (default) is the domain-confusion form, the cross-entropy of c_i on
     z_s and z'_s against the target 1/2: -1/2 E[log c_i + log(1 - c_i)] over both. It is bounded below by
     2 log 2, reached exactly when c_i* = 1/2 everywhere, i.e. at the same fixed point, p(z_s) = p(z'_s).
+    form="one_sided" is the GAN generator's form on the adversarial side only, -E[log c_i(z'_s)]: it moves
+    z'_s towards what c_i* takes for natural and leaves the natural features where they are (the natural
+    logits are not used), as the non-saturating generator loss and AFD do. Its minimum is also reached when
+    c_i* cannot tell z'_s from z_s.
     """
+    if form == "one_sided":
+        return tf.reduce_mean(tf.nn.softplus(-adversarial_logits))
     if form == "minimax":
         return -domain_loss(natural_logits, adversarial_logits)
     if form == "confusion":
         return 0.5 * (domain_loss(natural_logits, adversarial_logits)
                       + domain_loss(adversarial_logits, natural_logits))
-    raise ValueError(f"unknown alignment form {form!r}: choose confusion or minimax")
+    raise ValueError(f"unknown alignment form {form!r}: choose one of {', '.join(ALIGNMENT_FORMS)}")
+
+
+ALIGNMENT_FORMS = ("confusion", "minimax", "one_sided")
 
 
 def entropy_loss(logits):
@@ -52,13 +61,27 @@ def entropy_loss(logits):
     return tf.reduce_mean(tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1))
 
 
-def mine_lower_bound(joint_scores, marginal_scores):
+def mine_lower_bound(joint_scores, marginal_scores, moving_average=None):
     """Eq. 9: the Donsker-Varadhan bound mean(T(joint)) - log mean(exp T(marginal)). Scores [N] -> scalar.
 
-    log-mean-exp is computed as logsumexp - log N, which cannot overflow.
+    log-mean-exp is computed as logsumexp - log N, which cannot overflow. With `moving_average` (a scalar
+    tensor m > 0, a running mean of mean(exp T(marginal))), the value is the same but the gradient is MINE's
+    bias-corrected one (Belghazi et al. 2018, Sec. 3.2): grad mean(T(joint)) - grad mean(exp T(marginal)) / m,
+    i.e. the minibatch denominator of d/dT log mean(exp T) is replaced by its running mean.
     """
+    log_mean_exp = marginal_log_mean_exp(marginal_scores)
+    bound = tf.reduce_mean(joint_scores) - log_mean_exp
+    if moving_average is None:
+        return bound
+    mean_exp = tf.exp(log_mean_exp)
+    correction = (mean_exp - tf.stop_gradient(mean_exp)) / tf.stop_gradient(moving_average)  # value 0
+    return tf.reduce_mean(joint_scores) - tf.stop_gradient(log_mean_exp) - correction
+
+
+def marginal_log_mean_exp(marginal_scores):
+    """log mean(exp T(marginal)) of scores [N] -> scalar, as logsumexp - log N."""
     n = tf.cast(tf.shape(marginal_scores)[0], marginal_scores.dtype)
-    return tf.reduce_mean(joint_scores) - (tf.reduce_logsumexp(marginal_scores) - tf.math.log(n))
+    return tf.reduce_logsumexp(marginal_scores) - tf.math.log(n)
 
 
 def reconstruction_loss(reconstruction, target):

@@ -46,6 +46,25 @@ flags.DEFINE_float("mine_learning_rate", None, "Adam learning rate of MINE's sta
 flags.DEFINE_float("lambda_mi", None, "weight of the MI term (Eq. 11); 0 = off")
 flags.DEFINE_float("lambda_rec", None, "weight of the reconstruction term (Eq. 11); 0 = off")
 flags.DEFINE_float("trades_beta", None, "TRADES' KL weight")
+# DRRDN's stability knobs (DRRDN's docstring says which parameters each moves).
+_DRRDN_FLAGS = {
+    "lambda_adv": (flags.DEFINE_float, "weight of L_ADV (Eq. 7, moves g and d_s)"),
+    "lambda_ent": (flags.DEFINE_float, "weight of L_ENT (Eq. 8, moves g and d_i)"),
+    "bc_encoder_weight": (flags.DEFINE_float, "scale of L_BC's gradient into the encoder (Eq. 6); 0 = none"),
+    "ce_adv_weight": (flags.DEFINE_float, "alpha in L_CE = (1-alpha) CE(x) + alpha CE(x') (Eq. 4: 0.5)"),
+    "alignment": (flags.DEFINE_string, "L_ADV's form: confusion, minimax (as printed) or one_sided"),
+    "alignment_ramp": (flags.DEFINE_string, "none, or dann: L_ADV ramped in from the end of the eps warm-up"),
+    "formulation": (flags.DEFINE_string, "alternating (Algorithm 1's three updates) or single (one pass)"),
+    "disentangler_lr_mult": (flags.DEFINE_float, "learning-rate multiplier of the disentangler update"),
+    "disentangler_momentum": (flags.DEFINE_float, "momentum of the disentangler update (default: --momentum)"),
+    "discriminator_spectral_norm": (flags.DEFINE_boolean, "spectral-normalise the domain discriminator c_i"),
+    "discriminator_steps": (flags.DEFINE_integer, "updates of c_i per training step"),
+    "mine_ema": (flags.DEFINE_float, "MINE moving-average rate for the bias-corrected gradient (0 = off)"),
+    "probe_every": (flags.DEFINE_integer, "steps between gradient-norm probes on the encoder (0 = off)"),
+}
+assert tuple(_DRRDN_FLAGS) == config_lib.DRRDN_KNOBS, "one flag per DRRDN knob of config.Settings"
+for _name, (_define, _help) in _DRRDN_FLAGS.items():
+    _define(_name, None, _help)
 flags.DEFINE_integer("train_examples", None, "use the first N training images")
 flags.DEFINE_integer("val_examples", None, "held-out training images for per-epoch validation")
 flags.DEFINE_integer("test_examples", None, "final test on the first N test images (default: all)")
@@ -55,7 +74,7 @@ flags.DEFINE_string("jit_compile", None, "auto (XLA on GPU/TPU only), true or fa
 _OVERRIDES = ("method", "backbone", "wrn_depth", "wrn_width", "eps", "step_size", "pgd_steps", "eps_warmup_epochs",
               "epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "lr_decay", "mine_learning_rate",
               "lambda_mi", "lambda_rec", "trades_beta", "train_examples", "val_examples", "test_examples", "seed",
-              "jit_compile")
+              "jit_compile") + tuple(_DRRDN_FLAGS)
 
 
 def settings_from_flags() -> config_lib.Settings:

@@ -196,6 +196,10 @@ def _check_resume(run_dir: str, cfg: dict) -> Optional[dict]:
     if os.path.exists(cfg_path):
         old = read_json(cfg_path).get("settings", {})
         new = cfg["settings"]
+        # A setting the old folder does not record (it predates the field) had its default value.
+        old = {**{k: config_lib.default_of(k) for k in new if k not in old}, **old}
+        if isinstance(old.get("lr_decay_epochs"), tuple):
+            old["lr_decay_epochs"] = list(old["lr_decay_epochs"])
         diff = sorted(k for k in set(old) | set(new) if k != "epochs" and old.get(k) != new.get(k))
         if diff:
             details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)

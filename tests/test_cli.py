@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import drrdn_tf
 from conftest import run_cli
-from drrdn_tf import backbones, data
+from drrdn_tf import backbones, config, data
 from drrdn_tf.attacks import PGD
 from drrdn_tf.export import load_savedmodel
 
@@ -67,6 +67,14 @@ def test_real_mnist_run_resume_and_finish(tmp_path):
     results = json.loads(open(os.path.join(out_dir, "results.json")).read())
     assert results["num_examples"] == 128 and 0.0 <= results["accuracy"]["pgd2"] <= 1.0
 
+    assert cfg["settings"]["formulation"] == "alternating" and cfg["settings"]["lambda_adv"] == 1.0
+    # A folder written before the stability knobs existed (no such fields in its config.json) still resumes:
+    # a missing setting counts as its default.
+    for knob in config.DRRDN_KNOBS:
+        del cfg["settings"][knob]
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
     # The same command with more epochs resumes after epoch 1 instead of starting over.
     second = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", f"--output_dir={out_dir}")
     assert second.returncode == 0, second.stderr[-3000:]
@@ -109,6 +117,9 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
          ["not an .npz file"]),
         (["--dataset=mnist", "--train_examples=10", "--batch_size=64", f"--output_dir={out}"],
          ["fewer than one batch"]),
+        (["--alignment=sideways"], ["alignment"]),
+        (["--ce_adv_weight=2"], ["ce_adv_weight"]),
+        (["--discriminator_steps=0"], ["discriminator_steps"]),
     ]
     for args, needles in cases:
         _assert_one_line_error(run_cli("drrdn_tf.train", *args, env={"DRRDN_DATA_DIR": str(empty)}

@@ -20,16 +20,20 @@ QUICK = ["--dataset=mnist", "--train_examples=256", "--batch_size=32", "--pgd_st
 
 
 def test_one_and_two_replicas_give_the_same_epoch():
-    """Every method, one fit epoch (2 steps of a global batch of 32) on real MNIST: on one device and on a
+    """Every method (and DRRDN with every knob set, single formulation), one fit epoch (2 steps of a global batch of 32) on real MNIST: on one device and on a
     MirroredStrategy over 2 logical CPUs, the metrics and the updated weights agree."""
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), "drrdn", "standard",
-                          "madry", "trades"], capture_output=True, text=True, timeout=900, cwd=REPO)
+    methods = ("drrdn", "drrdn_knobs", "standard", "madry", "trades")
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), *methods],
+                         capture_output=True, text=True, timeout=900, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
-    assert {(r["method"], r["pgd_steps"]) for r in results} == {
-        (m, k) for m in ("drrdn", "standard", "madry", "trades") for k in (0, 2)}
+    assert {(r["method"], r["pgd_steps"]) for r in results} == {(m, k) for m in methods for k in (0, 2)}
     for r in results:
         assert set(r["logs_one"]) == set(r["logs_two"])
+        # The gradient-norm probes are per-replica local-batch norms by design (see DRRDN.probe).
+        for logs in (r["logs_one"], r["logs_two"]):
+            for k in [k for k in logs if k.startswith("gnorm_")]:
+                assert logs.pop(k) > 0
         assert r["max_weight_update"] > 1e-3, r                      # the steps did something...
         if r["pgd_steps"] == 0:  # deterministic: every loss scaled for the global batch, to float precision
             assert r["max_metric_diff"] < 1e-5, r

@@ -51,13 +51,19 @@ def _loss_fn(loss: Union[str, LossFn]) -> LossFn:
     return LOSSES[loss]
 
 
-def random_start(images, eps, start: str = "uniform"):
+def random_start(images, eps, start: str = "uniform", seed=None):
     """The starting point of PGD: x + U(-eps, eps) ("uniform", Madry), x + 0.001 N(0, 1) ("normal", TRADES'
-    reference start) or x ("none"); clipped to the eps-ball and [0, 1]."""
+    reference start) or x ("none"); clipped to the eps-ball and [0, 1]. `seed` (int32 [2]) draws it from a
+    stateless generator: the same seed and images give the same start; None draws fresh randomness."""
+    shape = tf.shape(images)
     if start == "uniform":
-        x = images + tf.random.uniform(tf.shape(images), -eps, eps, dtype=images.dtype)
+        noise = (tf.random.uniform(shape, -1.0, 1.0, dtype=images.dtype) if seed is None
+                 else tf.random.stateless_uniform(shape, seed, -1.0, 1.0, dtype=images.dtype))
+        x = images + noise * eps
     elif start == "normal":
-        x = images + 0.001 * tf.random.normal(tf.shape(images), dtype=images.dtype)
+        noise = (tf.random.normal(shape, dtype=images.dtype) if seed is None
+                 else tf.random.stateless_normal(shape, seed, dtype=images.dtype))
+        x = images + 0.001 * noise
     elif start == "none":
         return images
     else:
@@ -71,7 +77,7 @@ def project(x, images, eps):
 
 
 def pgd(model_fn: Callable, images, labels, eps, step_size, steps, start: str = "uniform",
-        loss: Union[str, LossFn] = "ce"):
+        loss: Union[str, LossFn] = "ce", seed=None):
     """Eq. 2: `steps` iterations of x <- Proj(x + step_size * sign(grad_x loss(model_fn(x), labels))).
 
     Args:
@@ -83,13 +89,14 @@ def pgd(model_fn: Callable, images, labels, eps, step_size, steps, start: str = 
       steps: int or scalar int tensor.
       start: "uniform" | "normal" | "none" (see `random_start`).
       loss: "ce", "cw" or a callable (target, logits) -> per-example loss [B] that the attack maximises.
+      seed: int32 [2] stateless seed of the random start (None: fresh randomness).
     Returns:
       x' float32 [B, H, W, C], |x' - images|_inf <= eps, in [0, 1], with no gradient to the inputs.
     """
     loss_fn = _loss_fn(loss)
     images = tf.convert_to_tensor(images, tf.float32)
     eps = tf.cast(eps, images.dtype)
-    return pgd_loop(model_fn, images, labels, eps, step_size, steps, random_start(images, eps, start), loss_fn)
+    return pgd_loop(model_fn, images, labels, eps, step_size, steps, random_start(images, eps, start, seed), loss_fn)
 
 
 def same_shape(new, old):

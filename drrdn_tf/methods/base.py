@@ -55,6 +55,14 @@ def _as_logs(trackers) -> Dict[str, tf.Tensor]:
     return logs
 
 
+def validation_seed(images, labels):
+    """A stateless seed (int32 [2]) that depends only on a batch's content: pixel sum (on the 0-255 grid) and
+    label sum. The same batch gets the same seed in every epoch and on every replica count."""
+    pixels = tf.reduce_sum(tf.cast(tf.round(tf.cast(images, tf.float32) * 255.0), tf.int64))
+    label_sum = tf.reduce_sum(tf.cast(labels, tf.int64)) + 7919 * tf.cast(tf.shape(labels)[0], tf.int64)
+    return tf.cast(tf.stack([pixels % 2147483647, label_sum % 2147483647]), tf.int32)
+
+
 class AdversarialModel(keras.Model):
     """Base of all methods. Not used directly: see `DRRDN`, `Standard`, `Madry`, `TRADES`.
 
@@ -148,11 +156,12 @@ class AdversarialModel(keras.Model):
         c_s); call it once per attack, outside the PGD loop, so any such preparation is paid once."""
         return lambda images: self(images, training=False)
 
-    def attack(self, images, labels, eps=None, steps=None):
-        """PGD (Eq. 2) on the inference path, in inference mode: eps defaults to the (warm-up) training eps."""
+    def attack(self, images, labels, eps=None, steps=None, seed=None):
+        """PGD (Eq. 2) on the inference path, in inference mode: eps defaults to the (warm-up) training eps;
+        `seed` (int32 [2]) fixes the random start (None: fresh randomness, as in training)."""
         return pgd(self.inference_fn(), images, labels,
                    self.train_eps if eps is None else eps, self.step_size,
-                   self.pgd_steps if steps is None else steps, start=self.attack_start)
+                   self.pgd_steps if steps is None else steps, start=self.attack_start, seed=seed)
 
     def minimize(self, tape, loss, variables, optimizer) -> None:
         """One optimizer step on `variables` for the local-batch-mean `loss` (computed inside `tape`).
@@ -160,10 +169,21 @@ class AdversarialModel(keras.Model):
         Under tf.distribute the optimizer sums gradients over replicas, so each replica's gradient is
         divided by the number of replicas: the update is that of the global-batch mean.
         """
+        self.apply(optimizer, self.replica_gradients(tape, loss, variables))
+
+    @staticmethod
+    def replica_gradients(tape, loss, variables) -> List[Tuple[tf.Tensor, tf.Variable]]:
+        """(gradient, variable) pairs of `loss` for the variables it reaches, each divided by the number of
+        replicas (the optimizer sums over replicas: the update is that of the global-batch mean)."""
         grads = tape.gradient(loss, variables)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        pairs = [(g if replicas == 1 else g / replicas, v) for g, v in zip(grads, variables) if g is not None]
-        optimizer.apply_gradients(pairs)
+        return [(g if replicas == 1 else g / replicas, v) for g, v in zip(grads, variables) if g is not None]
+
+    @staticmethod
+    def apply(optimizer, pairs) -> None:
+        """One optimizer step on (gradient, variable) pairs (nothing if there are none)."""
+        if pairs:
+            optimizer.apply_gradients(pairs)
 
     def record(self, **values) -> Dict[str, tf.Tensor]:
         """Updates the named train trackers and returns every train metric's running value."""
@@ -182,9 +202,12 @@ class AdversarialModel(keras.Model):
     # ------------------------------------------------------------------ validation
 
     def test_step(self, data):
-        """Natural accuracy and PGD accuracy at the target eps (not the warm-up one)."""
+        """Natural accuracy and PGD accuracy at the target eps (not the warm-up one).
+
+        The PGD start is a function of the batch (`validation_seed`), so validating the same images twice
+        attacks them from the same points: a change between epochs is the model's, not the random start's."""
         x, y = _split_data(data)
-        x_adv = self.attack(x, y, eps=self.eps)
+        x_adv = self.attack(x, y, eps=self.eps, seed=validation_seed(x, y))
         # Per-example values: a replica's share of a short last batch may be empty, and a mean of none is NaN.
         for name, images in (("acc", x), ("pgd_acc", x_adv)):
             correct = tf.equal(tf.argmax(self(images, training=False), -1, output_type=tf.int32), y)

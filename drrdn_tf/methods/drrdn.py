@@ -8,20 +8,28 @@ Each loss moves exactly the parameters of its superscript in the paper:
   Eq. 4  L_CE  {theta, phi_s, w_s}     Eq. 6  L_BC  {theta, phi_i, w_i}   Eq. 7  L_ADV {theta, phi_s}
   Eq. 8  L_ENT {theta, phi_i}          Eq. 9  MI    {phi_s, phi_i} (minimised), {psi} (maximised)
   Eq. 10 L_REC {phi_s, phi_i, theta_rec}
-One training step makes three updates, each with its own tape and optimizer, in the order of Algorithm 1:
+Eq. 11, the disentanglers' objective, is `objective` below:
+  lambda_adv * ramp * L_ADV + lambda_ent * L_ENT + lambda_mi * MI + lambda_rec * L_REC.
+
+formulation="alternating" (default, Algorithm 1): one training step makes three updates, each with its own
+tape and optimizer, in the order of Algorithm 1:
   1. classifiers (line 6): L_CE + L_BC on {theta, phi_s, phi_i, w_s, w_i}        -> `optimizer`
   2. MINE estimate (line 8): T maximises Eq. 9 on fixed (z_s, z_i), {psi}          -> `mine_optimizer`
-  3. disentanglers (lines 7-9): L_ADV + L_ENT + l_mi MI + l_rec L_REC on
-     {theta, phi_s, phi_i, theta_rec}, against the just-updated c_i*, c_s* and T   -> `disentangler_optimizer`
-Update 3 computes z, z_s, z_i afresh, with the g, d_s, d_i that update 1 has just moved.
-Routing inside a tape uses stop-gradients: L_BC sees sg(z_s) (it trains c_i on z_s but must not move
-d_s); MI and L_REC see d_s(sg(z)), d_i(sg(z)) (they must not move the encoder). c_s and c_i are not in
-tape 3's variables, so L_ENT and L_ADV cannot move them. `tests/test_drrdn.py` checks all of this.
+  3. disentanglers (lines 7-9): Eq. 11 on {theta, phi_s, phi_i, theta_rec}, against the just-updated
+     c_i*, c_s* and T                                                              -> `disentangler_optimizer`
+  Update 3 computes z, z_s, z_i afresh, with the g, d_s, d_i that update 1 has just moved.
+formulation="single": one forward pass, one tape, one gradient: the sum of every term, each routed to its
+  superscript by stop-gradients on representations and on the weights of the players it must not move
+  (`call_frozen`); T's gradient is applied by `mine_optimizer`, everything else by `optimizer`.
+Routing inside a tape uses stop-gradients: L_BC sees sg(z_s) (it trains c_i on z_s but must not move d_s)
+and reaches the encoder through z_i scaled by `bc_encoder_weight`; MI and L_REC see d_s(sg(z)), d_i(sg(z))
+(they must not move the encoder). In the alternating form c_s and c_i are not in update 3's variables, so
+L_ENT and L_ADV cannot move them. `tests/test_drrdn.py` checks all of this for every formulation and knob.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import keras
 import tensorflow as tf
@@ -30,15 +38,75 @@ from drrdn_tf import losses
 from drrdn_tf.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs, variables_of
 
+FORMULATIONS = ("alternating", "single")
+RAMPS = ("none", "dann")
+#: gradient norms on the encoder measured every `probe_every` steps (effective: weights included).
+PROBED_TERMS = ("ce", "bc", "adv", "ent")
+
+
+def scale_gradient(x, weight):
+    """x in the forward pass; weight * (upstream gradient) in the backward pass. weight 0 stops it."""
+    if isinstance(weight, (int, float)) and weight == 0:
+        return tf.stop_gradient(x)
+    if isinstance(weight, (int, float)) and weight == 1:
+        return x
+    return weight * x + (1.0 - weight) * tf.stop_gradient(x)
+
+
+def dann_ramp(progress):
+    """DANN's schedule 2 / (1 + exp(-10 p)) - 1 for progress p in [0, 1] (0 -> 0, 1 -> ~1)."""
+    p = tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)
+    return 2.0 / (1.0 + tf.exp(-10.0 * p)) - 1.0
+
+
+@keras.saving.register_keras_serializable(package="drrdn_tf")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """`multiplier` times another learning rate (a float or a schedule read at step // step_divisor): the
+    disentangler update's rate, or that of an optimizer applied step_divisor times per training step."""
+
+    def __init__(self, base, multiplier: float = 1.0, step_divisor: int = 1):
+        if isinstance(base, dict):
+            base = keras.optimizers.schedules.deserialize(base)
+        self.base, self.multiplier, self.step_divisor = base, float(multiplier), int(step_divisor)
+
+    def __call__(self, step):
+        if not callable(self.base):
+            return self.multiplier * self.base
+        return self.multiplier * self.base(step // self.step_divisor)
+
+    def get_config(self):
+        base = self.base if not callable(self.base) else keras.optimizers.schedules.serialize(self.base)
+        return {"base": base, "multiplier": self.multiplier, "step_divisor": self.step_divisor}
+
 
 @keras.saving.register_keras_serializable(package="drrdn_tf")
 class DRRDN(AdversarialModel):
     """Deep Robust Representation Disentanglement Network.
 
     Args (besides AdversarialModel's encoder, num_classes, eps, step_size, pgd_steps, head):
-      lambda_mi, lambda_rec: weights of the MI and reconstruction terms in Eq. 11; 0 switches a term off
-        (the paper's DRRDN-MI and DRRDN-REC ablations).
-      alignment: "confusion" (default) or "minimax" (Eq. 7 as printed); see `losses.alignment_loss`.
+      lambda_mi, lambda_rec: weights of MI (moves phi_s, phi_i) and L_REC (moves phi_s, phi_i, theta_rec) in
+        Eq. 11; 0 switches a term off (the paper's DRRDN-MI and DRRDN-REC ablations).
+      lambda_adv: weight of L_ADV (Eq. 7; moves theta, phi_s). lambda_ent: weight of L_ENT (Eq. 8; moves
+        theta, phi_i). The paper's Eq. 11 has 1 for both.
+      bc_encoder_weight: scale of L_BC's gradient into the encoder theta (through z_i); d_i and c_i always get
+        L_BC's full gradient. 1 is Eq. 6 as printed, 0 keeps the encoder out of the discriminator's game.
+      ce_adv_weight: alpha in L_CE = (1 - alpha) CE(z_s) + alpha CE(z'_s) (moves theta, phi_s, w_s). 0.5 is
+        Eq. 4's mean over {z_s, z'_s}; 1 is Madry's objective.
+      alignment: form of L_ADV, "confusion" (default), "minimax" (Eq. 7 as printed) or "one_sided" (only
+        z'_s moves; see `losses.alignment_loss`).
+      alignment_ramp: "none" or "dann": L_ADV and L_BC's encoder gradient are multiplied by DANN's
+        2/(1+exp(-10p))-1, p going from 0 at epoch `alignment_ramp_start` to 1 at the last epoch of `fit`
+        (0 before the start). `fit` adds the `AlignmentRamp` callback that sets it.
+      formulation: "alternating" (Algorithm 1's three updates) or "single" (one pass; see the module doc).
+      disentangler_lr_mult, disentangler_momentum: learning-rate multiplier and momentum (None: the main
+        optimizer's) of the default disentangler optimizer, the copy of `optimizer` that makes update 3.
+      discriminator_spectral_norm: spectral-normalise c_i's kernels (bounds its logits' slope in z).
+      discriminator_steps: updates of c_i per step (the extra ones on the step's features, stop-gradient,
+        L_BC only, moving w_i alone).
+      mine_ema: rate of MINE's moving average for the bias-corrected gradient of Eq. 9 (0 = the plain DV
+        gradient); applies to T's update and to the disentanglers'.
+      probe_every: every N steps, log the norm of each term's (weighted) gradient on the encoder as
+        gnorm_ce, gnorm_bc, gnorm_adv, gnorm_ent (one extra forward and four backward passes; 0 = off).
       disentangled_dim: width of z_s and z_i; None = the encoder's feature width D.
       discriminator_units, mine_units, reconstructor_units: hidden widths of c_i, T and r.
 
@@ -47,29 +115,62 @@ class DRRDN(AdversarialModel):
     tf.data.Dataset of (float32 images [B, H, W, C] in [0, 1], int labels [B]).
     """
 
-    train_metric_names = ("loss", "ce", "bc", "adv", "ent", "mi", "rec", "acc", "adv_acc", "dom_acc")
-
     def __init__(self, encoder, num_classes: int, lambda_mi: float = 0.1, lambda_rec: float = 0.1,
-                 alignment: str = "confusion", disentangled_dim=None, discriminator_units: Sequence[int] = (256,),
-                 mine_units: Sequence[int] = (256, 256), reconstructor_units: Sequence[int] = (512,), **kwargs):
-        if lambda_mi < 0 or lambda_rec < 0:
-            raise ValueError(f"lambda_mi and lambda_rec must be >= 0, got {lambda_mi}, {lambda_rec}")
-        if alignment not in ("confusion", "minimax"):
-            raise ValueError(f"alignment must be confusion or minimax, got {alignment!r}")
+                 lambda_adv: float = 1.0, lambda_ent: float = 1.0, bc_encoder_weight: float = 1.0,
+                 ce_adv_weight: float = 0.5, alignment: str = "confusion", alignment_ramp: str = "none",
+                 alignment_ramp_start: int = 0, formulation: str = "alternating",
+                 disentangler_lr_mult: float = 1.0, disentangler_momentum: Optional[float] = None,
+                 discriminator_spectral_norm: bool = False, discriminator_steps: int = 1,
+                 mine_ema: float = 0.0, probe_every: int = 0, disentangled_dim=None,
+                 discriminator_units: Sequence[int] = (256,), mine_units: Sequence[int] = (256, 256),
+                 reconstructor_units: Sequence[int] = (512,), **kwargs):
+        for name, value in (("lambda_mi", lambda_mi), ("lambda_rec", lambda_rec), ("lambda_adv", lambda_adv),
+                            ("lambda_ent", lambda_ent), ("bc_encoder_weight", bc_encoder_weight),
+                            ("disentangler_lr_mult", disentangler_lr_mult), ("probe_every", probe_every),
+                            ("alignment_ramp_start", alignment_ramp_start)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        checks = [("ce_adv_weight", 0 <= ce_adv_weight <= 1, "in [0, 1]"),
+                  ("alignment", alignment in losses.ALIGNMENT_FORMS, f"one of {losses.ALIGNMENT_FORMS}"),
+                  ("alignment_ramp", alignment_ramp in RAMPS, f"one of {RAMPS}"),
+                  ("formulation", formulation in FORMULATIONS, f"one of {FORMULATIONS}"),
+                  ("disentangler_momentum", disentangler_momentum is None or 0 <= disentangler_momentum < 1,
+                   "None or in [0, 1)"),
+                  ("discriminator_steps", int(discriminator_steps) >= 1, ">= 1"),
+                  ("mine_ema", 0 <= mine_ema < 1, "in [0, 1)")]
+        for name, ok, want in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {want}, got {locals()[name]!r}")
         self.lambda_mi, self.lambda_rec = float(lambda_mi), float(lambda_rec)
-        self.alignment = alignment
+        self.lambda_adv, self.lambda_ent = float(lambda_adv), float(lambda_ent)
+        self.bc_encoder_weight, self.ce_adv_weight = float(bc_encoder_weight), float(ce_adv_weight)
+        self.alignment, self.alignment_ramp = alignment, alignment_ramp
+        self.alignment_ramp_start, self.formulation = int(alignment_ramp_start), formulation
+        self.disentangler_lr_mult = float(disentangler_lr_mult)
+        self.disentangler_momentum = None if disentangler_momentum is None else float(disentangler_momentum)
+        self.discriminator_spectral_norm = bool(discriminator_spectral_norm)
+        self.discriminator_steps, self.mine_ema = int(discriminator_steps), float(mine_ema)
+        self.probe_every = int(probe_every)
         self.disentangled_dim = disentangled_dim
         self.discriminator_units = tuple(discriminator_units)
         self.mine_units = tuple(mine_units)
         self.reconstructor_units = tuple(reconstructor_units)
+        self.train_metric_names = ("loss", "ce", "bc", "adv", "ent", "mi", "rec", "acc", "adv_acc", "dom_acc",
+                                   "dom_acc_s", "zs_norm", "ramp") + \
+            (tuple(f"gnorm_{t}" for t in PROBED_TERMS) if self.probe_every else ())
         super().__init__(encoder, num_classes, **kwargs)
 
     # ------------------------------------------------------------------ modules
 
     def make_modules(self):
+        # The alignment ramp's current factor (set by `AlignmentRamp`); MINE's running mean of E[exp T].
+        self.ramp = self.add_weight(shape=(), initializer="ones", trainable=False, name="alignment_ramp")
+        self.mine_average = self.add_weight(shape=(), initializer="ones", trainable=False, name="mine_average",
+                                            aggregation="only_first_replica")
         # d_s, d_i, T and r need the feature width D, known only once the encoder has run: see build_modules.
         self.c_s = Classifier(**head_kwargs(self), name="c_s")
-        self.c_i = DomainDiscriminator(self.discriminator_units, name="c_i")
+        self.c_i = DomainDiscriminator(self.discriminator_units, spectral_norm=self.discriminator_spectral_norm,
+                                       name="c_i")
 
     def build_modules(self, input_shape):
         z = self.features(tf.zeros((1,) + tuple(input_shape[1:])))
@@ -104,82 +205,145 @@ class DRRDN(AdversarialModel):
 
     def compile(self, optimizer="sgd", disentangler_optimizer=None, mine_optimizer=None, **kwargs):
         """`optimizer` updates tape 1 (classifiers), `disentangler_optimizer` tape 3 (default: a copy of
-        `optimizer`, same schedule), `mine_optimizer` MINE's T (default Adam(1e-4))."""
+        `optimizer`, same schedule times `disentangler_lr_mult`, momentum `disentangler_momentum`),
+        `mine_optimizer` MINE's T (default Adam(1e-4)). Weight decay is applied once per step: the
+        disentangler optimizer does not decay the variables `optimizer` also updates."""
         optimizer = keras.optimizers.get(optimizer)
         self.disentangler_optimizer = (keras.optimizers.get(disentangler_optimizer) if disentangler_optimizer
-                                       else optimizer.__class__.from_config(optimizer.get_config()))
+                                       else self.default_disentangler_optimizer(optimizer))
         self.mine_optimizer = keras.optimizers.get(mine_optimizer) if mine_optimizer else \
             keras.optimizers.Adam(1e-4)
+        # The extra c_i updates (discriminator_steps > 1) have their own copy of `optimizer`, whose schedule
+        # reads its step count divided by their number, so that it follows the main schedule.
+        extra = self.discriminator_steps - 1
+        self.discriminator_optimizer = self.optimizer_copy(optimizer, 1.0, None, step_divisor=extra) \
+            if extra else None
         super().compile(optimizer=optimizer, **kwargs)
         self._compile_args.disentangler_optimizer = self.disentangler_optimizer
         self._compile_args.mine_optimizer = self.mine_optimizer
 
+    def default_disentangler_optimizer(self, optimizer):
+        """A copy of `optimizer` with the learning rate scaled by `disentangler_lr_mult` and, if set, the
+        momentum `disentangler_momentum`."""
+        return self.optimizer_copy(optimizer, self.disentangler_lr_mult, self.disentangler_momentum)
+
+    @staticmethod
+    def optimizer_copy(optimizer, lr_mult: float, momentum: Optional[float], step_divisor: int = 1):
+        """A new optimizer of `optimizer`'s class and config, learning rate x lr_mult (read at its step count
+        // step_divisor), momentum replaced if not None."""
+        cfg = optimizer.get_config()
+        if lr_mult != 1.0 or step_divisor != 1:
+            cfg["learning_rate"] = ScaledSchedule(cfg["learning_rate"], lr_mult, step_divisor)
+        if momentum is not None:
+            if "momentum" not in cfg:
+                raise ValueError(f"disentangler_momentum needs an optimizer with momentum (SGD), got "
+                                 f"{type(optimizer).__name__}")
+            cfg["momentum"] = momentum
+        return optimizer.__class__.from_config(cfg)
+
     def optimizer_groups(self):
         # `optimizer` is built on every trainable variable, as Keras' own loading code expects.
-        return [(self.optimizer, self.trainable_variables),
-                (self.disentangler_optimizer, self.disentangler_variables()),
-                (self.mine_optimizer, self.mine.trainable_variables)]
+        groups = [(self.optimizer, self.trainable_variables),
+                  (self.disentangler_optimizer, self.disentangler_variables()),
+                  (self.mine_optimizer, self.mine.trainable_variables)]
+        if getattr(self, "discriminator_optimizer", None) is not None:
+            groups.append((self.discriminator_optimizer, self.c_i.trainable_variables))
+        return groups
+
+    def build_optimizers(self) -> None:
+        # Keras decays every variable an optimizer applies to: g, d_s, d_i are in both `optimizer` and the
+        # disentangler optimizer, so the latter must not decay them (only r is decayed by it).
+        opt = self.disentangler_optimizer
+        if not opt.built and getattr(opt, "weight_decay", None):
+            opt.exclude_from_weight_decay(var_list=variables_of(self.encoder, self.d_s, self.d_i))
+        super().build_optimizers()
 
     # ------------------------------------------------------------------ the loss terms
 
-    def mine_estimate(self, z_s, z_i, salt: int = 0):
+    def mine_estimate(self, z_s, z_i, salt: int = 0, frozen: bool = False):
         """Eq. 9 on the global batch: joint pairs (z_s^j, z_i^j) vs. shuffled pairs (z_s^j, z_i^m).
 
-        z_s, z_i: this replica's [2n, D], natural then adversarial halves. Under tf.distribute they are
-        gathered from every replica (and put back in the one-device order: all natural, then all
-        adversarial) and the bound is computed on the whole global batch, since its log-mean-exp does not
-        split into per-replica parts; the permutation comes from a stateless seed (the step and `salt`).
-        So every replica computes the same value, and one or several replicas give the same estimate and
-        gradients. Returns a scalar.
+        z_s, z_i: this replica's [2n, D], natural then adversarial halves. Returns (bound, objective, mean_exp):
+        the DV bound (scalar), the scalar to differentiate (the bound, or with `mine_ema` its bias-corrected
+        surrogate: same value), and mean(exp T(marginal)) for the moving average. `frozen`: T's weights
+        behind a stop-gradient (the disentanglers' side in the single formulation).
         """
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            replicas = ctx.num_replicas_in_sync
-
-            def gather(z):  # [2n, D] per replica -> [2Rn, D]: natural halves of all replicas, then adversarial
-                g = ctx.all_gather(z[None], axis=0)                      # [R, 2n, D]
-                g = tf.reshape(g, [replicas, 2, -1, tf.shape(z)[-1]])    # [R, 2, n, D]
-                return tf.reshape(tf.transpose(g, [1, 0, 2, 3]), [-1, tf.shape(z)[-1]])
-            z_s, z_i = gather(z_s), gather(z_i)
+        z_s, z_i = global_batch(z_s), global_batch(z_i)
         step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else 0
         seed = tf.stack([tf.cast(step, tf.int32), tf.constant(salt, tf.int32)])
         order = tf.argsort(tf.random.stateless_uniform(tf.shape(z_i)[:1], seed=seed))
-        return losses.mine_lower_bound(self.mine((z_s, z_i)), self.mine((z_s, tf.gather(z_i, order))))
+        t = self.mine.call_frozen if frozen else self.mine
+        joint, marginal = t((z_s, z_i)), t((z_s, tf.gather(z_i, order)))
+        bound = losses.mine_lower_bound(joint, marginal)
+        objective = losses.mine_lower_bound(joint, marginal, self.mine_average) if self.mine_ema else bound
+        return bound, objective, tf.exp(losses.marginal_log_mean_exp(tf.stop_gradient(marginal)))
 
-    def representations(self, x_all, training=True):
-        """Line 5: z = g(x_all) [2n, D], z_s = d_s(z) and z_i = d_i(z) [2n, D_s], for x_all = [x; x']."""
+    def update_mine_average(self, mean_exp) -> None:
+        """m <- (1 - rate) m + rate * mean(exp T(marginal)) (MINE's moving average), if `mine_ema`."""
+        if self.mine_ema:
+            self.mine_average.assign((1.0 - self.mine_ema) * self.mine_average + self.mine_ema * mean_exp)
+
+    def representations(self, x_all, training=True, encoder_grad_i=1.0):
+        """Line 5: z = g(x_all) [2n, D], z_s = d_s(z) and z_i = d_i(z) [2n, D_s], for x_all = [x; x'].
+        `encoder_grad_i` scales the gradient that reaches the encoder through z_i (see `scale_gradient`)."""
         z = self.features(x_all, training=training)
-        return z, self.d_s(z), self.d_i(z)
+        return z, self.d_s(z), self.d_i(scale_gradient(z, encoder_grad_i))
+
+    def bc_encoder_scale(self):
+        """The weight of L_BC's gradient into the encoder now: bc_encoder_weight, times the ramp if any."""
+        if self.alignment_ramp == "none" or self.bc_encoder_weight == 0:
+            return self.bc_encoder_weight
+        return self.bc_encoder_weight * self.ramp
+
+    def adv_weight(self):
+        """The weight of L_ADV in Eq. 11 now: lambda_adv, times the ramp if any."""
+        return self.lambda_adv if self.alignment_ramp == "none" else self.lambda_adv * self.ramp
 
     def classifier_terms(self, z_s, z_i, y_all, n, training=True):
         """Tape 1's terms on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images): Eq. 4 and Eq. 6,
-        plus the diagnostics."""
+        plus the diagnostics (c_i's accuracy on z_i and on z_s, the mean norm of z_s)."""
         logits = self.c_s(z_s, training=training)
+        alpha = self.ce_adv_weight
+        ce = ((1.0 - alpha) * losses.classification_loss(y_all[:n], logits[:n])
+              + alpha * losses.classification_loss(y_all[n:], logits[n:]))
         # Eq. 6 on {z_i, z_s}: c_i learns natural (first n) vs adversarial; sg(z_s): L_BC does not move d_s.
-        dom_i, dom_s = self.c_i(z_i), self.c_i(tf.stop_gradient(z_s))
+        dom = self.c_i(tf.concat([z_i, tf.stop_gradient(z_s)], 0), training=training)
+        dom_i, dom_s = dom[:2 * n], dom[2 * n:]
         bc = 0.5 * (losses.domain_loss(dom_i[:n], dom_i[n:]) + losses.domain_loss(dom_s[:n], dom_s[n:]))
         is_natural = tf.concat([tf.ones([n], tf.bool), tf.zeros([n], tf.bool)], 0)
-        return {"ce": losses.classification_loss(y_all, logits), "bc": bc, "logits": logits,
-                "dom_acc": tf.reduce_mean(tf.cast(tf.equal(dom_i > 0, is_natural), tf.float32))}
 
-    def disentangler_terms(self, z, z_s, z_i, n):
-        """Tape 3's terms on representations z [2n, D], z_s, z_i of [x; x']: Eqs. 7, 8, 9 (disentanglers'
-        side) and 10, against the current (just updated) c_i, c_s and T."""
-        dom_s = self.c_i(z_s)
+        def domain_accuracy(d):
+            return tf.reduce_mean(tf.cast(tf.equal(d > 0, is_natural), tf.float32))
+        return {"ce": ce, "bc": bc, "logits": logits, "dom_acc": domain_accuracy(dom_i),
+                "dom_acc_s": domain_accuracy(dom_s), "zs_norm": tf.reduce_mean(tf.norm(z_s, axis=-1))}
+
+    def disentangler_terms(self, z, z_s, z_i, n, frozen: bool = False, with_mi_rec: bool = True):
+        """Update 3's terms on representations z [2n, D], z_s, z_i of [x; x']: Eqs. 7, 8, 9 (disentanglers'
+        side) and 10, against the current (just updated) c_i, c_s and T. `frozen`: c_i, c_s and T are called
+        with their weights behind a stop-gradient (the single formulation, where every variable is in the
+        one gradient); in the alternating form they are simply not in update 3's variables."""
+        c_i = self.c_i.call_frozen if frozen else self.c_i
+        c_s = self.c_s.call_frozen if frozen else (lambda h: self.c_s(h, training=False))
+        dom_s = c_i(z_s)
         terms = {
-            "adv": losses.alignment_loss(dom_s[:n], dom_s[n:], self.alignment),              # Eq. 7: d_s fools c_i*
-            "ent": losses.entropy_loss(self.c_s(z_i, training=False)),       # Eq. 8: c_s* cannot classify z_i
+            "adv": losses.alignment_loss(dom_s[:n], dom_s[n:], self.alignment),   # Eq. 7: d_s fools c_i*
+            "ent": losses.entropy_loss(c_s(z_i)),                                # Eq. 8: c_s* cannot classify z_i
         }
         # Eqs. 9 and 10 move the disentanglers (and r), not the encoder: they see d_s(sg(z)), d_i(sg(z)).
-        if self.lambda_mi or self.lambda_rec:
+        terms["mi"] = terms["mi_objective"] = terms["rec"] = tf.constant(0.0)
+        if with_mi_rec and (self.lambda_mi or self.lambda_rec):
             z_fixed = tf.stop_gradient(z)
             zs_d, zi_d = self.d_s(z_fixed), self.d_i(z_fixed)
-            terms["mi"] = self.mine_estimate(zs_d, zi_d, salt=2) if self.lambda_mi else tf.constant(0.0)
-            terms["rec"] = losses.reconstruction_loss(self.reconstructor((zs_d, zi_d)), z_fixed) \
-                if self.lambda_rec else tf.constant(0.0)
-        else:
-            terms["mi"] = terms["rec"] = tf.constant(0.0)
+            if self.lambda_mi:
+                terms["mi"], terms["mi_objective"], _ = self.mine_estimate(zs_d, zi_d, salt=2, frozen=frozen)
+            if self.lambda_rec:
+                terms["rec"] = losses.reconstruction_loss(self.reconstructor((zs_d, zi_d)), z_fixed)
         return terms
+
+    def objective(self, t):
+        """Eq. 11, the disentanglers' objective, from `disentangler_terms`' output."""
+        return (self.adv_weight() * t["adv"] + self.lambda_ent * t["ent"] + self.lambda_mi * t["mi_objective"]
+                + self.lambda_rec * t["rec"])
 
     def folds_d_s(self) -> bool:
         """Whether `inference_fn` folds d_s into c_s: d_s must be one affine layer (no activation)."""
@@ -209,35 +373,157 @@ class DRRDN(AdversarialModel):
         n = tf.shape(y)[0]
         x_adv = self.attack(x, y)                                   # line 4: PGD on g -> d_s -> c_s (Eq. 2)
         x_all, y_all = tf.concat([x, x_adv], 0), tf.concat([y, y], 0)
+        step = self.alternating_step if self.formulation == "alternating" else self.single_step
+        cls, dis, mi = step(x_all, y_all, n)
+        values = dict(loss=cls["ce"] + cls["bc"] + self.objective(dis), ce=cls["ce"], bc=cls["bc"],
+                      adv=dis["adv"], ent=dis["ent"], mi=mi, rec=dis["rec"],
+                      acc=self.accuracy(y, cls["logits"][:n]), adv_acc=self.accuracy(y, cls["logits"][n:]),
+                      dom_acc=cls["dom_acc"], dom_acc_s=cls["dom_acc_s"], zs_norm=cls["zs_norm"],
+                      ramp=self.ramp if self.alignment_ramp != "none" else tf.constant(1.0))
+        if self.probe_every:
+            self.probe(x_all, y_all, n)
+        return self.record(**values)
 
+    def alternating_step(self, x_all, y_all, n):
+        """Algorithm 1's three updates (see the module doc). Returns (tape-1 terms, update-3 terms, MI)."""
         with tf.GradientTape() as tape:
-            z, z_s, z_i = self.representations(x_all)              # line 5
-            t1 = self.classifier_terms(z_s, z_i, y_all, n)          # line 6: Eq. 4 + Eq. 6
-            loss_1 = t1["ce"] + t1["bc"]
-        self.minimize(tape, loss_1, self.classifier_variables(), self.optimizer)
+            z, z_s, z_i = self.representations(x_all, encoder_grad_i=self.bc_encoder_scale())   # line 5
+            cls = self.classifier_terms(z_s, z_i, y_all, n)                                     # line 6
+            classifier_loss = cls["ce"] + cls["bc"]
+        self.minimize(tape, classifier_loss, self.classifier_variables(), self.optimizer)
+        self.extra_discriminator_steps(tf.stop_gradient(z_s), tf.stop_gradient(z_i), n)
 
         with tf.GradientTape() as tape:                             # line 8: T maximises Eq. 9
-            mi = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
-            mine_loss = -mi
+            mi, mi_objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
+            mine_loss = -mi_objective
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
+        self.update_mine_average(mean_exp)
 
-        # Lines 7-9 see the representations again, through the g, d_s, d_i that line 6 just moved. (Reusing
-        # line 5's forward pass for this update, with a persistent tape, saves one encoder forward pass per
-        # step, but the demo run then collapsed in 2 of 2 runs once eps reached 0.3: acc -> 0.1, L_BC > 2.)
-        with tf.GradientTape() as tape:                             # lines 7-9: Eqs. 7, 8, 9, 10
-            t3 = self.disentangler_terms(*self.representations(x_all), n)
-            loss_3 = t3["adv"] + t3["ent"] + self.lambda_mi * t3["mi"] + self.lambda_rec * t3["rec"]
-        self.minimize(tape, loss_3, self.disentangler_variables(), self.disentangler_optimizer)
+        # Lines 7-9 see the representations again, through the g, d_s, d_i that line 6 just moved.
+        with tf.GradientTape() as tape:                             # lines 7-9: Eq. 11
+            dis = self.disentangler_terms(*self.representations(x_all), n)
+            disentangler_loss = self.objective(dis)
+        self.minimize(tape, disentangler_loss, self.disentangler_variables(), self.disentangler_optimizer)
+        return cls, dis, mi
 
-        return self.record(loss=loss_1 + loss_3, ce=t1["ce"], bc=t1["bc"], adv=t3["adv"], ent=t3["ent"],
-                           mi=mi, rec=t3["rec"], acc=self.accuracy(y, t1["logits"][:n]),
-                           adv_acc=self.accuracy(y, t1["logits"][n:]), dom_acc=t1["dom_acc"])
+    def single_step(self, x_all, y_all, n):
+        """Every term in one forward pass and one gradient. Each still moves only its superscript: c_i, c_s and
+        T appear frozen (`call_frozen`) in the terms that must not move them, and T's own term (-MI on
+        sg(z_s), sg(z_i)) is the only one that reaches psi. Returns (classifier terms, Eq. 11 terms, MI)."""
+        with tf.GradientTape() as tape:
+            cls, dis, mine = self.single_terms(x_all, y_all, n)
+            total = cls["ce"] + cls["bc"] + self.objective(dis) - mine["objective"]
+        grads = self.replica_gradients(tape, total, self.trainable_variables)
+        psi = {id(v) for v in self.mine.trainable_variables}
+        self.apply(self.optimizer, [(g, v) for g, v in grads if id(v) not in psi])
+        self.apply(self.mine_optimizer, [(g, v) for g, v in grads if id(v) in psi])
+        self.update_mine_average(mine["mean_exp"])
+        self.extra_discriminator_steps(tf.stop_gradient(mine["z_s"]), tf.stop_gradient(mine["z_i"]), n)
+        return cls, dis, mine["bound"]
+
+    def single_terms(self, x_all, y_all, n):
+        """The single formulation's terms from one forward pass of [x; x'] (2n images): the classifier terms
+        (Eqs. 4, 6), Eq. 11's terms against frozen c_i, c_s, T, and T's own estimate (on sg(z_s), sg(z_i))."""
+        z = self.features(x_all, training=True)
+        z_s, z_i = self.d_s(z), self.d_i(z)
+        z_i_bc = self.d_i(scale_gradient(z, self.bc_encoder_scale()))
+        cls = self.classifier_terms(z_s, z_i_bc, y_all, n)
+        dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True)
+        bound, objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
+        return cls, dis, {"bound": bound, "objective": objective, "mean_exp": mean_exp, "z_s": z_s, "z_i": z_i}
+
+    def extra_discriminator_steps(self, z_s, z_i, n) -> None:
+        """discriminator_steps - 1 more updates of c_i alone on L_BC (Eq. 6) with fixed features [2n, D_s]."""
+        for _ in range(self.discriminator_steps - 1):
+            with tf.GradientTape() as tape:
+                dom = self.c_i(tf.concat([z_i, z_s], 0), training=True)
+                dom_i, dom_s = dom[:2 * n], dom[2 * n:]
+                bc = 0.5 * (losses.domain_loss(dom_i[:n], dom_i[n:]) + losses.domain_loss(dom_s[:n], dom_s[n:]))
+            self.minimize(tape, bc, self.c_i.trainable_variables, self.discriminator_optimizer)
+
+    def probe(self, x_all, y_all, n) -> None:
+        """Every `probe_every` steps: the norm of each term's effective (weighted) gradient on the encoder,
+        recorded into the gnorm_* trackers (their epoch value is the mean over the probed steps). Under
+        tf.distribute each replica measures its own local-batch gradient (a collective cannot run inside the
+        probe's conditional), and the logs average these norms over replicas."""
+        every = tf.constant(self.probe_every, tf.int64)
+        due = tf.equal(tf.math.floormod(tf.cast(self.optimizer.iterations, tf.int64) - 1, every), 0)
+
+        def measure():
+            theta = self.encoder.trainable_variables
+            with tf.GradientTape(persistent=True) as tape:
+                z, z_s, z_i = self.representations(x_all)
+                cls = self.classifier_terms(z_s, z_i, y_all, n, training=False)
+                dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True, with_mi_rec=False)
+                weighted = {"ce": cls["ce"], "bc": self.bc_encoder_scale() * cls["bc"],
+                            "adv": self.adv_weight() * dis["adv"], "ent": self.lambda_ent * dis["ent"]}
+            norms = [tf.linalg.global_norm([g if g is not None else tf.zeros_like(v)
+                                            for g, v in zip(tape.gradient(weighted[t], theta), theta)])
+                     for t in PROBED_TERMS]
+            del tape
+            return tf.stack(norms)
+
+        norms = tf.cond(due, measure, lambda: tf.zeros([len(PROBED_TERMS)]))
+        weight = tf.cast(due, tf.float32)
+        for i, t in enumerate(PROBED_TERMS):
+            self._trackers[f"gnorm_{t}"].update_state(norms[i], sample_weight=weight)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, x=None, y=None, *args, callbacks=None, epochs=1, **kwargs):
+        """keras.Model.fit; with alignment_ramp="dann" it adds the `AlignmentRamp` callback (over this fit's
+        epochs) unless one is given."""
+        callbacks = list(callbacks or [])
+        if self.alignment_ramp != "none" and not any(isinstance(c, AlignmentRamp) for c in callbacks):
+            callbacks.append(AlignmentRamp(self.alignment_ramp_start, epochs))
+        return super().fit(x, y, *args, callbacks=callbacks, epochs=epochs, **kwargs)
 
     # ------------------------------------------------------------------ config
 
     def get_config(self):
         return {**super().get_config(), "lambda_mi": self.lambda_mi, "lambda_rec": self.lambda_rec,
-                "alignment": self.alignment,
-                "disentangled_dim": self.disentangled_dim,
+                "lambda_adv": self.lambda_adv, "lambda_ent": self.lambda_ent,
+                "bc_encoder_weight": self.bc_encoder_weight, "ce_adv_weight": self.ce_adv_weight,
+                "alignment": self.alignment, "alignment_ramp": self.alignment_ramp,
+                "alignment_ramp_start": self.alignment_ramp_start, "formulation": self.formulation,
+                "disentangler_lr_mult": self.disentangler_lr_mult,
+                "disentangler_momentum": self.disentangler_momentum,
+                "discriminator_spectral_norm": self.discriminator_spectral_norm,
+                "discriminator_steps": self.discriminator_steps, "mine_ema": self.mine_ema,
+                "probe_every": self.probe_every, "disentangled_dim": self.disentangled_dim,
                 "discriminator_units": list(self.discriminator_units), "mine_units": list(self.mine_units),
                 "reconstructor_units": list(self.reconstructor_units)}
+
+
+def global_batch(z):
+    """Under tf.distribute, this replica's [2n, D] (natural then adversarial halves) gathered from every
+    replica into the one-device order [2Rn, D] (all natural halves, then all adversarial); else z."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return z
+    replicas = ctx.num_replicas_in_sync
+    g = ctx.all_gather(z[None], axis=0)                      # [R, 2n, D]
+    g = tf.reshape(g, [replicas, 2, -1, tf.shape(z)[-1]])    # [R, 2, n, D]
+    return tf.reshape(tf.transpose(g, [1, 0, 2, 3]), [-1, tf.shape(z)[-1]])
+
+
+class AlignmentRamp(keras.callbacks.Callback):
+    """Sets `model.ramp` before every batch to DANN's 2/(1+exp(-10p))-1, p = (epoch + batch/steps - start) /
+    (epochs - start) clipped to [0, 1]: 0 until epoch `start` (e.g. the end of the eps warm-up), ~1 at the end."""
+
+    def __init__(self, start_epoch: int, epochs: int):
+        super().__init__()
+        self.start, self.epochs = int(start_epoch), int(epochs)
+        self.epoch, self.steps = 0, None
+
+    def value(self, epoch: float) -> float:
+        span = max(self.epochs - self.start, 1)
+        return float(dann_ramp((epoch - self.start) / span))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.steps = self.params.get("steps") if self.params else None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        frac = batch / self.steps if self.steps else 0.0
+        self.model.ramp.assign(self.value(self.epoch + frac))

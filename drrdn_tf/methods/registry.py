@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from drrdn_tf import backbones
+from drrdn_tf import backbones, config
 from drrdn_tf.methods.baselines import TRADES, Madry, Standard
 from drrdn_tf.methods.drrdn import DRRDN
 
@@ -18,10 +18,16 @@ def build(s, encoder, num_classes: int):
     common = dict(encoder=encoder, num_classes=num_classes, eps=s.eps, step_size=s.step_size,
                   pgd_steps=s.pgd_steps, head=backbones.head_for(s.backbone), name=s.method)
     if s.method == "drrdn":
-        return DRRDN(lambda_mi=s.lambda_mi, lambda_rec=s.lambda_rec, **common)
+        return DRRDN(lambda_mi=s.lambda_mi, lambda_rec=s.lambda_rec,
+                     alignment_ramp_start=s.eps_warmup_epochs, **drrdn_kwargs(s), **common)
     if s.method == "trades":
         return TRADES(beta=s.trades_beta, **common)
     return METHODS[s.method](**common)
+
+
+def drrdn_kwargs(s) -> dict:
+    """DRRDN's stability knobs from the settings (the alignment ramp starts where the eps warm-up ends)."""
+    return {name: getattr(s, name) for name in config.DRRDN_KNOBS}
 
 
 def compile_kwargs(s, model) -> dict:
