@@ -52,7 +52,7 @@ class Settings:
     discriminator_spectral_norm: bool = False
     discriminator_steps: int = 1
     mine_ema: float = 0.0                  # MINE's moving-average rate for the bias-corrected gradient; 0 = off
-    probe_every: int = 100                 # steps between gradient-norm probes (gnorm_*); 0 = off
+    probe_every: int = 25                  # steps between gradient-norm probes (gnorm_*); 0 = off
     # TRADES (Zhang et al. 2019): weight of the KL term.
     trades_beta: float = 6.0
     # Data.

@@ -186,6 +186,10 @@ def split_data(raw: data_lib.RawDataset, s: config_lib.Settings):
     return train, val, (xte[:n_test], yte[:n_test])
 
 
+#: settings a resumed run may change: the number of epochs, and how often the read-only gradient probe runs
+RESUMABLE_CHANGES = ("epochs", "probe_every")
+
+
 def _check_resume(run_dir: str, cfg: dict) -> Optional[dict]:
     """The checkpoint state of `run_dir` (`state.json`: epochs_done, weights, history), or None for a new run;
     refuses a folder holding a run with different settings."""
@@ -200,7 +204,7 @@ def _check_resume(run_dir: str, cfg: dict) -> Optional[dict]:
         old = {**{k: config_lib.default_of(k) for k in new if k not in old}, **old}
         if isinstance(old.get("lr_decay_epochs"), tuple):
             old["lr_decay_epochs"] = list(old["lr_decay_epochs"])
-        diff = sorted(k for k in set(old) | set(new) if k != "epochs" and old.get(k) != new.get(k))
+        diff = sorted(k for k in set(old) | set(new) if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k))
         if diff:
             details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
             raise RunError(f"{run_dir} holds a run with other settings ({details}); rerun with the same "
