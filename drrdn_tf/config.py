@@ -89,6 +89,14 @@ DRRDN_KNOBS = ("lambda_adv", "lambda_ent", "bc_encoder_weight", "ce_adv_weight",
                "discriminator_steps", "mine_ema", "probe_every")
 
 
+#: DRRDN's terms as the paper prints them (Eqs. 4-11 with unit weights, Algorithm 1's alternating updates;
+#: Eq. 7 in its confusion form, see losses.alignment_loss), the package's default before the stability study.
+DRRDN_AS_PRINTED = dict(lambda_mi=0.1, lambda_rec=0.1, lambda_adv=1.0, lambda_ent=1.0, bc_encoder_weight=1.0,
+                        ce_adv_weight=0.5, alignment="confusion", alignment_ramp="none", formulation="alternating",
+                        disentangler_lr_mult=1.0, disentangler_momentum=None, discriminator_spectral_norm=False,
+                        discriminator_steps=1, mine_ema=0.0)
+
+
 def default_of(name: str):
     """The dataclass default of Settings field `name` (for run folders written before the field existed)."""
     return {f.name: f.default for f in dataclasses.fields(Settings)}[name]

@@ -99,8 +99,10 @@ flags.DEFINE_boolean("list", False, "print the rungs and what each changes, then
 
 
 def settings_of(rung: str, seed: int, tiny: bool = False, epochs: Optional[int] = None) -> config_lib.Settings:
-    """The run settings of one rung and seed: the proxy (or TINY) plus the rung's overrides."""
-    values = {**PROXY, **(TINY if tiny else {}), "method": "drrdn", "seed": seed, **RUNGS[rung].overrides}
+    """The run settings of one rung and seed: the proxy (or TINY), DRRDN as printed, the rung's overrides (so
+    a rung means the same run whatever the package's defaults are)."""
+    values = {**PROXY, **(TINY if tiny else {}), "method": "drrdn", "seed": seed, **config_lib.DRRDN_AS_PRINTED,
+              **RUNGS[rung].overrides}
     if epochs is not None:
         values["epochs"] = epochs
     return config_lib.settings_for(values.pop("dataset"), **values)
