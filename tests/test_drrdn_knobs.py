@@ -115,7 +115,7 @@ def test_probe_runs_every_n_steps_only(demo):
     assert logs["gnorm_ce"][0] > 0
     # 6 steps, probes at steps 1 and 4: the trackers hold 2 weighted samples.
     assert float(m._trackers["gnorm_ce"].count.numpy()) == pytest.approx(2.0)
-    assert "gnorm_ce" not in tiny_drrdn().train_metric_names
+    assert "gnorm_ce" not in tiny_drrdn(probe_every=0).train_metric_names
 
 
 def test_scale_gradient():
@@ -244,3 +244,16 @@ def test_validation_attack_is_reproducible(demo):
     m.compile(keras.optimizers.SGD(0.01))
     ds = data.make_dataset(data.load_raw("demo").test.images[:256], demo[3][:256], 128)
     assert m.evaluate(ds, return_dict=True, verbose=0) == m.evaluate(ds, return_dict=True, verbose=0)
+
+
+def test_model_and_settings_share_the_defaults():
+    """DRRDN(...)'s argument defaults are the training settings' defaults (one default per knob), and
+    config.DRRDN_AS_PRINTED names every knob."""
+    import inspect
+
+    import drrdn_tf
+    from drrdn_tf import config
+    params = inspect.signature(drrdn_tf.DRRDN.__init__).parameters
+    for name in config.DRRDN_KNOBS + ("lambda_mi", "lambda_rec"):
+        assert params[name].default == config.default_of(name), name
+    assert set(config.DRRDN_AS_PRINTED) == set(config.DRRDN_KNOBS + ("lambda_mi", "lambda_rec")) - {"probe_every"}

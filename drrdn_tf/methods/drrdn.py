@@ -121,7 +121,7 @@ class DRRDN(AdversarialModel):
                  alignment_ramp_start: int = 0, formulation: str = "alternating",
                  disentangler_lr_mult: float = 1.0, disentangler_momentum: Optional[float] = None,
                  discriminator_spectral_norm: bool = False, discriminator_steps: int = 1,
-                 mine_ema: float = 0.0, probe_every: int = 0, disentangled_dim=None,
+                 mine_ema: float = 0.0, probe_every: int = 25, disentangled_dim=None,
                  discriminator_units: Sequence[int] = (256,), mine_units: Sequence[int] = (256, 256),
                  reconstructor_units: Sequence[int] = (512,), **kwargs):
         for name, value in (("lambda_mi", lambda_mi), ("lambda_rec", lambda_rec), ("lambda_adv", lambda_adv),
