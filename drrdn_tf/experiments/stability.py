@@ -94,7 +94,7 @@ flags.DEFINE_string("data_dir", None, "folder holding mnist.npz (default: $DRRDN
 flags.DEFINE_list("autoattack", [], "rungs whose models also get the autoattack preset")
 flags.DEFINE_integer("epochs", None, "override the proxy's epochs")
 flags.DEFINE_boolean("tiny", False, "a few batches per run (CI): checks the study's code paths only")
-flags.DEFINE_boolean("report_only", False, "train nothing: tables and figure from the run folders there are")
+flags.DEFINE_boolean("report_only", False, "train nothing: tables and figure from every run folder there is")
 flags.DEFINE_boolean("list", False, "print the rungs and what each changes, then exit")
 
 
@@ -266,22 +266,36 @@ def curves_figure(histories: Dict[str, List[dict]]):
     return fig
 
 
-def write_report(output_dir: str, rungs: List[str], seeds: List[int]) -> List[dict]:
-    """summary.json, table.md and curves.png from the run folders that exist; returns the rows."""
+def existing_runs(output_dir: str) -> List[tuple]:
+    """(rung, seed) of every run folder under output_dir/runs, in the order of RUNGS, then by seed."""
+    root = os.path.join(output_dir, "runs")
+    names = os.listdir(root) if os.path.isdir(root) else []
+    found = []
+    for name in names:
+        rung, _, seed = name.rpartition("_s")
+        if rung in RUNGS and seed.isdigit():
+            found.append((rung, int(seed)))
+    order = list(RUNGS)
+    return sorted(found, key=lambda rs: (order.index(rs[0]), rs[1]))
+
+
+def write_report(output_dir: str) -> List[dict]:
+    """summary.json, table.md, README.md and curves.png from every run folder of the study; returns the rows."""
     from drrdn_tf import plots
     from drrdn_tf.training import read_json, write_json
     rows, histories = [], {}
-    for rung in rungs:
-        for seed in seeds:
-            folder = run_dir(output_dir, rung, seed)
-            row = summarize_run(folder, rung, seed, output_dir)
-            if row is not None:
-                rows.append(row)
-                histories[f"{rung}_s{seed}"] = read_json(os.path.join(folder, "history.json"))["epochs"]
+    runs = existing_runs(output_dir)
+    for rung, seed in runs:
+        folder = run_dir(output_dir, rung, seed)
+        row = summarize_run(folder, rung, seed, output_dir)
+        if row is not None:
+            rows.append(row)
+            histories[f"{rung}_s{seed}"] = read_json(os.path.join(folder, "history.json"))["epochs"]
     write_json(os.path.join(output_dir, "summary.json"),
                {"proxy": {k: list(v) if isinstance(v, tuple) else v for k, v in PROXY.items()},
                 "eval_attack": {"name": "pgd", "steps": EVAL_STEPS, "step_size": EVAL_STEP, "seed": 0},
-                "steady_points": STEADY_POINTS, "rungs": {r: dataclasses.asdict(RUNGS[r]) for r in rungs},
+                "steady_points": STEADY_POINTS,
+                "rungs": {r: dataclasses.asdict(RUNGS[r]) for r in dict.fromkeys(r for r, _ in runs)},
                 "runs": rows, "means": mean_rows(rows)})
     with open(os.path.join(output_dir, "table.md"), "w") as f:
         f.write(table_markdown(rows))
@@ -378,8 +392,8 @@ def study(rungs: List[str], seeds: List[int], output_dir: str, data_dir: Optiona
         print(f"[{i + 1}/{total}] {rung} seed {seed}: {RUNGS[rung].description} -> {folder}", flush=True)
         training.run(s, folder, data_dir=data_dir, download=False, verbose=2)
         evaluate_run(folder, s, data_dir, autoattack=rung in autoattack, tiny=tiny)
-        write_report(output_dir, rungs, seeds)
-    rows = write_report(output_dir, rungs, seeds)
+        write_report(output_dir)
+    rows = write_report(output_dir)
     print(table_markdown(rows), flush=True)
     return rows
 
