@@ -35,7 +35,7 @@ def _import_tensorflow_quietly():
 
 _import_tensorflow_quietly()
 
-from drrdn_tf import attacks, backbones, data, losses  # noqa: E402
+from drrdn_tf import attacks, backbones, config, data, losses  # noqa: E402
 from drrdn_tf.backbones import small_cnn, wide_resnet  # noqa: E402
 from drrdn_tf.data import load_raw, make_dataset  # noqa: E402
 from drrdn_tf.export import export_savedmodel, load_savedmodel  # noqa: E402
@@ -43,5 +43,5 @@ from drrdn_tf.methods import DRRDN, TRADES, AdversarialModel, Madry, Standard  #
 
 __version__ = "0.1.0"
 
-__all__ = ["DRRDN", "Standard", "Madry", "TRADES", "AdversarialModel", "attacks", "backbones", "data", "losses", "small_cnn", "wide_resnet",
+__all__ = ["DRRDN", "Standard", "Madry", "TRADES", "AdversarialModel", "attacks", "backbones", "config", "data", "losses", "small_cnn", "wide_resnet",
            "load_raw", "make_dataset", "export_savedmodel", "load_savedmodel"]

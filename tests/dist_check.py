@@ -44,8 +44,10 @@ def build(method, strategy, weights=None, steps=2):
                       head={"hidden_units": (64,), "dropout": 0.0})
         if method == "trades":
             kwargs["trades_start"] = "none"
+        if method == "drrdn":
+            kwargs.update(drrdn_tf.config.DRRDN_AS_PRINTED)  # every term on
         if method == "drrdn_knobs":
-            kwargs.update(KNOBS)
+            kwargs.update({**drrdn_tf.config.DRRDN_AS_PRINTED, **KNOBS})
         m = METHODS[method](backbones.small_cnn(), 10, **kwargs)
         if method == "trades":
             m.trades_attack = _deterministic_trades_attack(m)

@@ -67,7 +67,7 @@ def test_real_mnist_run_resume_and_finish(tmp_path):
     results = json.loads(open(os.path.join(out_dir, "results.json")).read())
     assert results["num_examples"] == 128 and 0.0 <= results["accuracy"]["pgd2"] <= 1.0
 
-    assert cfg["settings"]["formulation"] == "alternating" and cfg["settings"]["lambda_adv"] == 1.0
+    assert cfg["settings"]["formulation"] == "alternating" and cfg["settings"]["ce_adv_weight"] == 1.0
     # A folder written before the stability knobs existed (no such fields in its config.json) still resumes:
     # a missing setting counts as its default.
     for knob in config.DRRDN_KNOBS:

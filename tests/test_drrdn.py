@@ -207,7 +207,9 @@ def test_folded_inference_path_is_the_inference_path(backbone, demo):
 
 def drrdn_tf_model(encoder, head, **kwargs):
     import drrdn_tf
-    return drrdn_tf.DRRDN(encoder, 10, eps=0.3, step_size=0.05, pgd_steps=0, head=head, **kwargs)
+    from drrdn_tf import config
+    return drrdn_tf.DRRDN(encoder, 10, eps=0.3, step_size=0.05, pgd_steps=0, head=head,
+                          **{**config.DRRDN_AS_PRINTED, **kwargs})
 
 
 def test_train_step_is_algorithm_1(batch):
