@@ -43,5 +43,5 @@ from drrdn_tf.methods import DRRDN, TRADES, AdversarialModel, Madry, Standard  #
 
 __version__ = "0.1.0"
 
-__all__ = ["DRRDN", "Standard", "Madry", "TRADES", "AdversarialModel", "attacks", "backbones", "config", "data", "losses", "small_cnn", "wide_resnet",
-           "load_raw", "make_dataset", "export_savedmodel", "load_savedmodel"]
+__all__ = ["DRRDN", "Standard", "Madry", "TRADES", "AdversarialModel", "attacks", "backbones", "config", "data",
+           "losses", "small_cnn", "wide_resnet", "load_raw", "make_dataset", "export_savedmodel", "load_savedmodel"]

@@ -257,3 +257,21 @@ def test_model_and_settings_share_the_defaults():
     for name in config.DRRDN_KNOBS + ("lambda_mi", "lambda_rec"):
         assert params[name].default == config.default_of(name), name
     assert set(config.DRRDN_AS_PRINTED) == set(config.DRRDN_KNOBS + ("lambda_mi", "lambda_rec")) - {"probe_every"}
+
+
+def test_zero_weight_update_3_is_skipped_without_changing_the_step(batch):
+    """With every Eq. 11 weight 0 (the default), skipping update 3 gives the same weights as applying its
+    all-zero gradients would: compare with a model whose update 3 runs (a weight of 1e-30 on L_ENT)."""
+    x_all, y_all, n = batch
+    zero = dict(lambda_adv=0.0, lambda_ent=0.0, lambda_mi=0.0, lambda_rec=0.0, bc_encoder_weight=0.0,
+                head={"hidden_units": (32,), "dropout": 0.0}, attack_start="none")
+    a, b = tiny_drrdn(**zero), tiny_drrdn(**{**zero, "lambda_ent": 1e-30})
+    assert not a.has_disentangler_update() and b.has_disentangler_update()
+    for m in (a, b):
+        m.compile(keras.optimizers.SGD(0.1, momentum=0.9), mine_optimizer=keras.optimizers.SGD(0.1))
+    b.set_weights(a.get_weights())
+    for m in (a, b):
+        logs = m.train_on_batch(x_all[:n], y_all[:n], return_dict=True)
+        assert np.isfinite(logs["adv"]) and np.isfinite(logs["ent"])
+    for va, vb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=1e-5, atol=1e-7, err_msg=va.path)

@@ -404,12 +404,19 @@ class DRRDN(AdversarialModel):
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
         self.update_mine_average(mean_exp)
 
+        if not self.has_disentangler_update():  # Eq. 11 has only zero weights: its values are logged only
+            return cls, self.disentangler_terms(*(tf.stop_gradient(t) for t in (z, z_s, z_i)), n), mi
         # Lines 7-9 see the representations again, through the g, d_s, d_i that line 6 just moved.
         with tf.GradientTape() as tape:                             # lines 7-9: Eq. 11
             dis = self.disentangler_terms(*self.representations(x_all), n)
             disentangler_loss = self.objective(dis)
         self.minimize(tape, disentangler_loss, self.disentangler_variables(), self.disentangler_optimizer)
         return cls, dis, mi
+
+    def has_disentangler_update(self) -> bool:
+        """Whether Eq. 11 has a non-zero weight. If not, update 3 would apply zero gradients (no change to any
+        weight or momentum), so the alternating step skips its forward and backward passes."""
+        return any((self.lambda_adv, self.lambda_ent, self.lambda_mi, self.lambda_rec))
 
     def single_step(self, x_all, y_all, n):
         """Every term in one forward pass and one gradient. Each still moves only its superscript: c_i, c_s and
@@ -460,11 +467,14 @@ class DRRDN(AdversarialModel):
                 z, z_s, z_i = self.representations(x_all)
                 cls = self.classifier_terms(z_s, z_i, y_all, n, training=False)
                 dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True, with_mi_rec=False)
-                weighted = {"ce": cls["ce"], "bc": self.bc_encoder_scale() * cls["bc"],
-                            "adv": self.adv_weight() * dis["adv"], "ent": self.lambda_ent * dis["ent"]}
+                weighted = {"ce": (1.0, cls["ce"]),
+                            "bc": (self.bc_encoder_weight, self.bc_encoder_scale() * cls["bc"]),
+                            "adv": (self.lambda_adv, self.adv_weight() * dis["adv"]),
+                            "ent": (self.lambda_ent, self.lambda_ent * dis["ent"])}
+            # A term whose weight is 0 has a zero gradient: no backward pass for it.
             norms = [tf.linalg.global_norm([g if g is not None else tf.zeros_like(v)
-                                            for g, v in zip(tape.gradient(weighted[t], theta), theta)])
-                     for t in PROBED_TERMS]
+                                            for g, v in zip(tape.gradient(weighted[t][1], theta), theta)])
+                     if weighted[t][0] else tf.constant(0.0) for t in PROBED_TERMS]
             del tape
             return tf.stack(norms)
 
