@@ -20,8 +20,9 @@ QUICK = ["--dataset=mnist", "--train_examples=256", "--batch_size=32", "--pgd_st
 
 
 def test_one_and_two_replicas_give_the_same_epoch():
-    """Every method (and DRRDN with every knob set, single formulation), one fit epoch (2 steps of a global batch of 32) on real MNIST: on one device and on a
-    MirroredStrategy over 2 logical CPUs, the metrics and the updated weights agree."""
+    """Every method (and DRRDN with every knob set, single formulation), one fit epoch (2 steps of a global
+    batch of 32) on real MNIST: on one device and on a MirroredStrategy over 2 logical CPUs, the metrics and the
+    updated weights agree."""
     methods = ("drrdn", "drrdn_knobs", "standard", "madry", "trades")
     out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), *methods],
                          capture_output=True, text=True, timeout=900, cwd=REPO)
