@@ -11,6 +11,10 @@ import dataclasses
 from typing import Optional, Tuple
 
 METHODS = ("drrdn", "standard", "madry", "trades")
+#: DRRDN's choices (`DRRDN` and `losses.alignment_loss` check against these).
+ALIGNMENT_FORMS = ("confusion", "minimax", "one_sided")
+ALIGNMENT_RAMPS = ("none", "dann")
+FORMULATIONS = ("alternating", "single")
 
 
 @dataclasses.dataclass
@@ -134,9 +138,8 @@ def validate(s: Settings) -> None:
         ("jit_compile", s.jit_compile in ("auto", "true", "false")),
         ("lambda_adv", s.lambda_adv >= 0), ("lambda_ent", s.lambda_ent >= 0),
         ("bc_encoder_weight", s.bc_encoder_weight >= 0), ("ce_adv_weight", 0 <= s.ce_adv_weight <= 1),
-        ("alignment", s.alignment in ("confusion", "minimax", "one_sided")),
-        ("alignment_ramp", s.alignment_ramp in ("none", "dann")),
-        ("formulation", s.formulation in ("alternating", "single")),
+        ("alignment", s.alignment in ALIGNMENT_FORMS), ("alignment_ramp", s.alignment_ramp in ALIGNMENT_RAMPS),
+        ("formulation", s.formulation in FORMULATIONS),
         ("disentangler_lr_mult", s.disentangler_lr_mult > 0),
         ("disentangler_momentum", s.disentangler_momentum is None or 0 <= s.disentangler_momentum < 1),
         ("discriminator_steps", s.discriminator_steps >= 1), ("mine_ema", 0 <= s.mine_ema < 1),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from drrdn_tf.config import ALIGNMENT_FORMS
+
 
 def classification_loss(labels, logits):
     """Eq. 4: cross-entropy of c_s on {z_s, z'_s}. labels int [N], logits [N, K] -> scalar."""
@@ -46,8 +48,6 @@ def alignment_loss(natural_logits, adversarial_logits, form: str = "confusion"):
                       + domain_loss(adversarial_logits, natural_logits))
     raise ValueError(f"unknown alignment form {form!r}: choose one of {', '.join(ALIGNMENT_FORMS)}")
 
-
-ALIGNMENT_FORMS = ("confusion", "minimax", "one_sided")
 
 
 def entropy_loss(logits):

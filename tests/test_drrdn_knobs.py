@@ -10,7 +10,7 @@ import tensorflow as tf
 from conftest import tiny_drrdn
 from drrdn_tf import data, losses
 from drrdn_tf.methods.drrdn import AlignmentRamp, ScaledSchedule, dann_ramp, scale_gradient
-from test_drrdn import SUPERSCRIPTS, groups_moved
+from test_drrdn import SUPERSCRIPTS, alternating_routing, groups_moved
 
 KNOBS = {
     "defaults": {},
@@ -46,22 +46,7 @@ def test_alternating_routing_under_every_knob(name, batch):
     x_all, y_all, n = batch
     m = with_ramp(tiny_drrdn(**KNOBS[name]))
     m.compile(keras.optimizers.SGD(0.01, momentum=0.9))
-    t1_vars, t3_vars = m.classifier_variables(), m.disentangler_variables()
-
-    def t1(key):
-        return lambda: m.classifier_terms(*m.representations(x_all, encoder_grad_i=m.bc_encoder_scale())[1:],
-                                          y_all, n)[key]
-
-    def t3(key):
-        return lambda: m.disentangler_terms(*m.representations(x_all), n)[key]
-
-    def mine():
-        _, z_s, z_i = m.representations(x_all)
-        return -m.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i))[1]
-    moved = {"ce": groups_moved(m, t1("ce"), t1_vars), "bc": groups_moved(m, t1("bc"), t1_vars),
-             "adv": groups_moved(m, t3("adv"), t3_vars), "ent": groups_moved(m, t3("ent"), t3_vars),
-             "mi": groups_moved(m, t3("mi_objective"), t3_vars), "rec": groups_moved(m, t3("rec"), t3_vars),
-             "mine": groups_moved(m, mine, m.mine.trainable_variables)}
+    moved = alternating_routing(m, x_all, y_all, n)
     assert moved == expected(KNOBS[name])
 
 

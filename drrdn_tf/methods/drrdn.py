@@ -35,11 +35,10 @@ import keras
 import tensorflow as tf
 
 from drrdn_tf import losses
+from drrdn_tf.config import ALIGNMENT_FORMS, ALIGNMENT_RAMPS as RAMPS, FORMULATIONS
 from drrdn_tf.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs, variables_of
 
-FORMULATIONS = ("alternating", "single")
-RAMPS = ("none", "dann")
 #: gradient norms on the encoder measured every `probe_every` steps (effective: weights included).
 PROBED_TERMS = ("ce", "bc", "adv", "ent")
 
@@ -136,7 +135,7 @@ class DRRDN(AdversarialModel):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
         checks = [("ce_adv_weight", 0 <= ce_adv_weight <= 1, "in [0, 1]"),
-                  ("alignment", alignment in losses.ALIGNMENT_FORMS, f"one of {losses.ALIGNMENT_FORMS}"),
+                  ("alignment", alignment in ALIGNMENT_FORMS, f"one of {ALIGNMENT_FORMS}"),
                   ("alignment_ramp", alignment_ramp in RAMPS, f"one of {RAMPS}"),
                   ("formulation", formulation in FORMULATIONS, f"one of {FORMULATIONS}"),
                   ("disentangler_momentum", disentangler_momentum is None or 0 <= disentangler_momentum < 1,
