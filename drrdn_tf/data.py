@@ -20,6 +20,8 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
+from drrdn_tf.files import recorded_path
+
 NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "demo": 10}
 IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3), "demo": (28, 28, 1)}
 DATA_DIR_ENV = "DRRDN_DATA_DIR"
@@ -118,7 +120,7 @@ def _read_npz(path: str, name: str) -> RawDataset:
             raise DataError(f"{path}: {name} images must be {IMAGE_SHAPES[name]}, got {x.shape[1:]}")
         check_labels(y, NUM_CLASSES.get(name, int(y.max()) + 1), what=f"{path}: y_{part}")
         splits.append(Split(x, y.astype(np.int32)))
-    return RawDataset(splits[0], splits[1], source=os.path.abspath(path))
+    return RawDataset(splits[0], splits[1], source=recorded_path(path))
 
 
 def _tfds_load(name: str, download: bool) -> Optional[RawDataset]:

@@ -22,6 +22,7 @@ from drrdn_tf import cli
 from drrdn_tf.cli import fail
 
 from drrdn_tf.data import IMAGE_SHAPES, NUM_CLASSES
+from drrdn_tf.files import recorded_path
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "SavedModel folder with a serving_default signature (images -> logits)")
@@ -123,7 +124,7 @@ def main(argv) -> None:
         i = 2
         while key in surrogates:
             key, i = f"{sname}_{i}", i + 1
-        surrogates[key] = (fn, os.path.abspath(path))
+        surrogates[key] = (fn, recorded_path(path))
 
     output = FLAGS.output or f"evaluation_{FLAGS.dataset}_{FLAGS.preset}.json"
     print(f"Evaluating {os.path.abspath(FLAGS.model)} on the first {n} {FLAGS.dataset} test images "
@@ -134,7 +135,7 @@ def main(argv) -> None:
         masking_examples=FLAGS.masking_examples, masking_tolerance=FLAGS.masking_tolerance,
         per_example=FLAGS.per_example, progress=FLAGS.progress, model=name,
         log=lambda m: print(m, flush=True))
-    results["model"] = os.path.abspath(FLAGS.model)
+    results["model"] = recorded_path(FLAGS.model)
     results["model_name"] = name
     results["surrogates"] = {k: p for k, (_, p) in surrogates.items()}
     results["data_source"] = raw.source

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader (or a run killed mid-write) never sees half a file."""
+"""Files the package writes: atomic writes (a reader, or a run killed mid-write, never sees half a file) and
+the form in which paths are recorded in them."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def write_atomically(path: str, write: Callable[[str], None], suffix: str = "") 
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def recorded_path(path: str) -> str:
+    """`path` as results record it: relative to the working directory (the repository root for every committed
+    result, so a JSON reads the same on any machine), e.g. ``runs/demo_drrdn/savedmodel`` or
+    ``../shared/data/mnist.npz``."""
+    return os.path.relpath(os.path.abspath(path))

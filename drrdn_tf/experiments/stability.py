@@ -59,6 +59,8 @@ RUNGS: Dict[str, Rung] = {
                    {**EXTRAS_OFF, "ce_adv_weight": 1.0}),
     "eq4_a1_nowarm": Rung("extra terms off, adversarial CE weight 1, no eps warm-up (eps 0.3 from the first step)",
                           {**EXTRAS_OFF, "ce_adv_weight": 1.0, "eps_warmup_epochs": 0}),
+    "madry_nowarm": Rung("Madry PGD training, no eps warm-up (eps 0.3 from the first step)",
+                         dict(method="madry", eps_warmup_epochs=0)),
     "eq4+bc": Rung("extra terms off but L_BC into the encoder at 1", {**EXTRAS_OFF, "bc_encoder_weight": 1.0}),
     "eq4+adv": Rung("extra terms off but L_ADV (confusion) at 1", {**EXTRAS_OFF, "lambda_adv": 1.0}),
     "eq4+adv0.1": Rung("extra terms off but L_ADV (confusion) at 0.1", {**EXTRAS_OFF, "lambda_adv": 0.1}),
