@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["drrdn_tf", "drrdn_tf.*"]),
-    package_data={"drrdn_tf": ["datasets/*.npz", "datasets/*.md"]},
+    package_data={"drrdn_tf": ["assets/*.npz", "assets/*.md"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine=='x86_64' and sys_platform=='linux'",
         "tensorflow>=2.16; platform_machine!='x86_64' or sys_platform!='linux'",
@@ -21,6 +21,6 @@ setup(
         "absl-py",
     ],
     extras_require={"test": ["pytest"], "plot": ["matplotlib"]},
-    entry_points={"console_scripts": ["drrdn-train=drrdn_tf.train:run", "drrdn-evaluate=drrdn_tf.evaluate:run",
-                                      "drrdn-bench=drrdn_tf.bench:run", "drrdn-plot=drrdn_tf.plot:run"]},
+    entry_points={"console_scripts": ["drrdn-train=drrdn_tf.cli.train:run", "drrdn-evaluate=drrdn_tf.cli.evaluate:run",
+                                      "drrdn-bench=drrdn_tf.bench:run", "drrdn-plot=drrdn_tf.cli.plot:run"]},
 )

@@ -98,8 +98,8 @@ from typing import Callable, Dict, List, Optional
 
 from absl import flags, logging
 
-from drrdn_tf import cli, config as config_lib
-from drrdn_tf.cli import fail
+from drrdn_tf import config as config_lib
+from drrdn_tf.cli.common import fail, run_app
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("methods", ["standard", "madry", "trades", "drrdn"],
@@ -414,7 +414,7 @@ def pgd_conv_op_flops(model, steps: int) -> int:
     computes that gradient as a matmul + col2im (a first layer with few input channels)."""
     import keras
 
-    from drrdn_tf.conv import Conv2D as FastConv2D
+    from drrdn_tf.nn.fast.conv import Conv2D as FastConv2D
     total = 0
     for sub in model._flatten_layers(include_self=True, recursive=True):
         if isinstance(sub, keras.layers.Conv2D):
@@ -649,7 +649,7 @@ def run_benchmark(opts: dict) -> dict:
 
     # The same classifier with keras.layers.Conv2D (same weights): what drrdn_tf.conv.Conv2D saves, for the
     # input gradient (every PGD step) and for a forward + backward with weight gradients (every update).
-    from drrdn_tf import backbones
+    from drrdn_tf.nn import backbones
     keras_encoder = backbones.small_cnn((28, 28, 1), conv=keras.layers.Conv2D)
     keras_encoder.set_weights(model.encoder.get_weights())
     keras_fn = lambda v: model.classifier(keras_encoder(v, training=False), training=False)  # noqa: E731
@@ -982,7 +982,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console entry point (`python -m drrdn_tf.bench`)."""
-    cli.run_app(main, interrupted="interrupted: no figures were written")
+    run_app(main, interrupted="interrupted: no figures were written")
 
 
 if __name__ == "__main__":

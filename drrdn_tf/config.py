@@ -1,8 +1,9 @@
-"""Per-data-set training settings: the paper's defaults, one place for each.
+"""Training settings: `Settings` (every field of one run), the method names, DRRDN's choices and the paper's
+terms (`DRRDN_AS_PRINTED`).
 
-`settings_for(dataset)` returns a fresh `Settings`; the CLI overrides fields from flags and writes the result
-to the run folder as `config.json`. Values marked "ours" are not given in the paper (its supplement holds
-them) and were chosen for this package.
+`settings_for(dataset)` returns a fresh `Settings` from the data set's defaults (`drrdn_tf.datasets`); the
+training CLI overrides fields from flags and writes the result to the run folder as `config.json`. Values
+marked "ours" are not given in the paper and were chosen for this package. Imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Tuple
 
+from drrdn_tf import datasets
+
+#: The training methods (`methods.registry` maps each to its model class).
 METHODS = ("drrdn", "standard", "madry", "trades")
 #: DRRDN's choices (`DRRDN` and `losses.alignment_loss` check against these).
 ALIGNMENT_FORMS = ("confusion", "minimax", "one_sided")
@@ -73,23 +77,8 @@ class Settings:
         return d
 
 
-# The paper's settings (Implementation and Defence Setting sections); Fashion-MNIST from the issue tracker.
-_PAPER = {
-    # eps_warmup_epochs=3 is ours: without it Madry and DRRDN sit at chance for epochs (docs/design_notes.md).
-    "mnist": dict(backbone="small_cnn", eps=0.3, step_size=0.01, pgd_steps=40, learning_rate=0.01,
-                  eps_warmup_epochs=3),
-    "fashion_mnist": dict(backbone="small_cnn", eps=0.1, step_size=0.01, pgd_steps=40, learning_rate=0.01,
-                          eps_warmup_epochs=3),
-    # weight decay 2e-4 is TRADES' WRN setting (the paper does not give one).
-    "cifar10": dict(backbone="wide_resnet", eps=0.031, step_size=0.007, pgd_steps=10, learning_rate=0.1,
-                    weight_decay=2e-4),
-    # The embedded demo: real MNIST images (6,000 train / 1,000 test), a schedule light enough for a 2-core
-    # CPU in a few minutes: PGD-10 with a larger step, the eps ramped up over the first epochs.
-    "demo": dict(backbone="small_cnn", eps=0.3, step_size=0.05, pgd_steps=10, learning_rate=0.01,
-                 epochs=8, eps_warmup_epochs=3, lr_decay_epochs=(6,), batch_size=64, val_examples=256),
-}
-
-DATASETS = tuple(_PAPER)
+#: The data sets `settings_for` knows (their defaults live in `drrdn_tf.datasets`).
+DATASETS = datasets.NAMES
 
 #: Settings fields that are `DRRDN` arguments of the same name (its stability knobs).
 DRRDN_KNOBS = ("lambda_adv", "lambda_ent", "bc_encoder_weight", "ce_adv_weight", "alignment", "alignment_ramp",
@@ -111,14 +100,13 @@ def default_of(name: str):
 
 
 def settings_for(dataset: str, **overrides) -> Settings:
-    """Paper defaults for `dataset`, with `overrides` applied. Raises ValueError for an unknown name/field."""
-    if dataset not in _PAPER:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    """The defaults of `dataset` (its registry entry), with `overrides` applied. Raises ValueError for an unknown name/field."""
+    spec = datasets.get(dataset)
     fields = {f.name for f in dataclasses.fields(Settings)}
     unknown = set(overrides) - fields
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}: known are {sorted(fields)}")
-    values = dict(_PAPER[dataset])
+    values = dict(spec.training, eps=spec.attack.eps)
     values.update({k: v for k, v in overrides.items() if v is not None})
     s = Settings(dataset=dataset, **values)
     validate(s)

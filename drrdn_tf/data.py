@@ -5,7 +5,7 @@ Sources for `mnist`, `fashion_mnist` and `cifar10`, in order:
   2. `<data_dir>/<name>.npz` in the Keras `mnist.npz` layout (`x_train, y_train, x_test, y_test`, uint8),
      where data_dir is the argument or else the environment variable `DRRDN_DATA_DIR`;
   3. tensorflow-datasets with download, when `download=True` (needs the internet).
-`demo` is the small slice of real MNIST shipped inside the package (see `datasets/README.md`).
+`demo` is the small slice of real MNIST shipped inside the package (see `assets/README.md`).
 
 Images leave this module as float32 [N, H, W, C] in [0, 1], labels as int32 [N] in [0, K).
 """
@@ -20,10 +20,9 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
+from drrdn_tf import datasets
 from drrdn_tf.files import recorded_path
 
-NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "demo": 10}
-IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3), "demo": (28, 28, 1)}
 DATA_DIR_ENV = "DRRDN_DATA_DIR"
 
 
@@ -116,9 +115,10 @@ def _read_npz(path: str, name: str) -> RawDataset:
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[0] != y.shape[0]:
             raise DataError(f"{path}: x_{part} must be uint8 [N, H, W(, C)] with one label per image, "
                             f"got {x.dtype} {x.shape} and {y.shape[0]} labels")
-        if name in IMAGE_SHAPES and x.shape[1:] != IMAGE_SHAPES[name]:
-            raise DataError(f"{path}: {name} images must be {IMAGE_SHAPES[name]}, got {x.shape[1:]}")
-        check_labels(y, NUM_CLASSES.get(name, int(y.max()) + 1), what=f"{path}: y_{part}")
+        if name in datasets.NAMES and x.shape[1:] != datasets.get(name).image_shape:
+            raise DataError(f"{path}: {name} images must be {datasets.get(name).image_shape}, got {x.shape[1:]}")
+        check_labels(y, datasets.get(name).num_classes if name in datasets.NAMES else int(y.max()) + 1,
+                     what=f"{path}: y_{part}")
         splits.append(Split(x, y.astype(np.int32)))
     return RawDataset(splits[0], splits[1], source=recorded_path(path))
 
@@ -167,7 +167,7 @@ def _can_reach_tfds_storage(timeout: float = 3.0) -> bool:
 
 def demo_path() -> str:
     """Path of the embedded demo set (6,000 train / 1,000 test real MNIST images)."""
-    return str(importlib.resources.files("drrdn_tf") / "datasets" / "mnist_demo.npz")
+    return str(importlib.resources.files("drrdn_tf") / "assets" / "mnist_demo.npz")
 
 
 def load_raw(name: str, data_dir: Optional[str] = None, download: bool = True) -> RawDataset:
@@ -175,8 +175,8 @@ def load_raw(name: str, data_dir: Optional[str] = None, download: bool = True) -
 
     Raises DataError (a ValueError) naming the sources tried when none works.
     """
-    if name not in NUM_CLASSES:
-        raise DataError(f"unknown dataset {name!r}: choose one of {', '.join(NUM_CLASSES)}")
+    if name not in datasets.NAMES:
+        raise DataError(f"unknown dataset {name!r}: choose one of {', '.join(datasets.NAMES)}")
     if name == "demo":
         return _read_npz(demo_path(), "demo")
     raw = _tfds_load(name, download=False)

@@ -11,7 +11,6 @@ uses several optimizers under a strategy).
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from typing import Optional, Sequence
@@ -19,18 +18,6 @@ from typing import Optional, Sequence
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multiworker")
-
-
-def accelerators_present() -> bool:
-    """Whether TensorFlow sees a GPU or TPU (CPU-only machines choose other kernels and no XLA)."""
-    return any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
-
-
-@functools.lru_cache(maxsize=None)
-def on_cpu_only() -> bool:
-    """`not accelerators_present()`, asked once per process: whether the CPU kernels of drrdn_tf.conv and
-    drrdn_tf.pooling apply (layers ask it on every call)."""
-    return not accelerators_present()
 
 
 def split_cpu(n: int) -> None:

@@ -40,34 +40,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from drrdn_tf import attacks
+from drrdn_tf import attacks, datasets
+from drrdn_tf.datasets import AttackSettings
 
 PRESETS = ("paper", "autoattack", "quick")
 
-
-@dataclasses.dataclass(frozen=True)
-class DatasetAttackSettings:
-    """The threat model and attack settings of one data set (the paper's, unless marked ours)."""
-
-    eps: float
-    step_size: float           # PGD/CW step of the paper's tables
-    fgsm_step: float           # FGSM step of the paper's tables (10x the PGD step)
-    transfer_steps: int        # PGD on the surrogate for the transfer column
-    transfer_step: float
-    square_p_init: float       # Square's initial p (the Square paper: 0.8 MNIST-like, 0.05 CIFAR-10)
-
-
-_MNIST = DatasetAttackSettings(eps=0.3, step_size=0.01, fgsm_step=0.1, transfer_steps=40, transfer_step=0.01,
-                               square_p_init=0.8)
-# Fashion-MNIST: eps 0.1, step 0.01 (issue tracker); FGSM 10x step and MNIST's transfer attack are ours.
-DATASET_SETTINGS: Dict[str, DatasetAttackSettings] = {
-    "mnist": _MNIST,
-    "demo": _MNIST,
-    "fashion_mnist": DatasetAttackSettings(eps=0.1, step_size=0.01, fgsm_step=0.1, transfer_steps=40,
-                                           transfer_step=0.01, square_p_init=0.8),
-    "cifar10": DatasetAttackSettings(eps=0.031, step_size=0.003, fgsm_step=0.03, transfer_steps=20,
-                                     transfer_step=0.003, square_p_init=0.05),
-}
 
 # Masking-report budgets per preset (ours): PGD steps of the eps sweep, sweep points as multiples of eps
 # (eps = 1.0, unbounded, is always added), Square queries for the gradient-free check.
@@ -78,10 +55,9 @@ MASKING_SETTINGS = {
 }
 
 
-def settings_for(dataset: str) -> DatasetAttackSettings:
-    if dataset not in DATASET_SETTINGS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASET_SETTINGS)}")
-    return DATASET_SETTINGS[dataset]
+def settings_for(dataset: str) -> AttackSettings:
+    """The threat model and attack settings of `dataset` (its registry entry in `drrdn_tf.datasets`)."""
+    return datasets.get(dataset).attack
 
 
 # --------------------------------------------------------------------------- models
@@ -236,7 +212,7 @@ class Column:
     surrogate: Optional[str] = None
 
 
-def paper_columns(model_fn, s: DatasetAttackSettings, eps: float, seed: int) -> List[Column]:
+def paper_columns(model_fn, s: AttackSettings, eps: float, seed: int) -> List[Column]:
     """FGSM, PGD40, PGD100, CW40, CW100 with the data set's settings (the paper's Tables 1/2)."""
     cols = [Column("fgsm", "FGSM", "single-step", lambda: attacks.FGSM(model_fn, eps, step_size=s.fgsm_step))]
     for loss, label in (("ce", "PGD"), ("cw", "CW")):
@@ -247,12 +223,12 @@ def paper_columns(model_fn, s: DatasetAttackSettings, eps: float, seed: int) -> 
     return cols
 
 
-def quick_columns(model_fn, s: DatasetAttackSettings, eps: float, seed: int) -> List[Column]:
+def quick_columns(model_fn, s: AttackSettings, eps: float, seed: int) -> List[Column]:
     return [Column("fgsm", "FGSM", "single-step", lambda: attacks.FGSM(model_fn, eps)),
             Column("pgd10", "PGD10", "iterative", lambda: attacks.PGD(model_fn, eps, eps / 4, 10, seed=seed))]
 
 
-def transfer_settings(preset: str, s: DatasetAttackSettings, eps: float):
+def transfer_settings(preset: str, s: AttackSettings, eps: float):
     """(steps, step size) of the surrogate's PGD."""
     return (10, eps / 4) if preset == "quick" else (s.transfer_steps, s.transfer_step)
 
@@ -273,7 +249,7 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
     Args:
       model_fn: images -> logits of the model under test.
       images, labels: the examples (float32 in [0, 1], int labels), e.g. the first N of the test split.
-      dataset: picks eps and the attack settings (`DATASET_SETTINGS`).
+      dataset: picks eps and the attack settings (`drrdn_tf.datasets`).
       preset: "paper", "autoattack" or "quick".
       surrogates: {name: surrogate model_fn} for transfer columns.
       eps: overrides the data set's eps (step sizes stay the data set's).
@@ -389,7 +365,7 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
 # --------------------------------------------------------------------------- masking report
 
 def masking_report(runner: Runner, correct: Dict[str, np.ndarray], configs: Dict[str, dict], preset: str,
-                   s: DatasetAttackSettings, eps: float, seed: int, m: int, tol: float,
+                   s: AttackSettings, eps: float, seed: int, m: int, tol: float,
                    log: Callable[[str], None] = print) -> dict:
     """The checks of the module doc on the first `m` examples (sweep, Square) or all (column comparisons)."""
     ms = MASKING_SETTINGS[preset]
@@ -511,4 +487,4 @@ def format_table(results: dict) -> str:
 
 
 __all__ = ["evaluate", "masking_report", "format_table", "Runner", "savedmodel_fn", "check_input_shape",
-           "settings_for", "DATASET_SETTINGS", "PRESETS", "model_name"]
+           "settings_for", "PRESETS", "model_name"]

@@ -3,6 +3,7 @@ the form in which paths are recorded in them."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from typing import Callable
@@ -29,3 +30,18 @@ def recorded_path(path: str) -> str:
     result, so a JSON reads the same on any machine), e.g. ``runs/demo_drrdn/savedmodel`` or
     ``../shared/data/mnist.npz``."""
     return os.path.relpath(os.path.abspath(path))
+
+
+def write_json(path: str, obj) -> None:
+    """Writes `obj` as indented, key-sorted JSON, atomically."""
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+            f.write("\n")
+    write_atomically(path, write, suffix=".json")
+
+
+def read_json(path: str):
+    """The JSON value stored at `path`."""
+    with open(path) as f:
+        return json.load(f)

@@ -55,7 +55,8 @@ def tiny_drrdn(**kwargs):
     """A small DRRDN on 28x28x1 images (SmallCNN encoder) with cheap attack settings and every term on (the
     paper's weights, config.DRRDN_AS_PRINTED), so that tests see every loss; kwargs override."""
     import drrdn_tf
-    from drrdn_tf import backbones, config
+    from drrdn_tf import config
+    from drrdn_tf.nn import backbones
     defaults = dict(eps=0.3, step_size=0.05, pgd_steps=3, head=backbones.head_for("small_cnn"),
                     **config.DRRDN_AS_PRINTED)
     defaults.update(kwargs)

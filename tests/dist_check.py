@@ -17,7 +17,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import drrdn_tf  # noqa: E402
-from drrdn_tf import backbones, data  # noqa: E402
+from drrdn_tf import data  # noqa: E402
+from drrdn_tf.nn import backbones
 from drrdn_tf.attacks.pgd import pgd_loop  # noqa: E402
 
 METHODS = {"drrdn": drrdn_tf.DRRDN, "standard": drrdn_tf.Standard, "madry": drrdn_tf.Madry,

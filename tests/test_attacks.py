@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 import drrdn_tf
-from drrdn_tf import backbones, data
+from drrdn_tf import data
+from drrdn_tf.nn import backbones
 from drrdn_tf.attacks import (APGD, APGDT, FGSM, PGD, Square, Transfer, apgd_ce, apgd_dlr, checkpoints, dlr_loss,
                               targeted_dlr_loss)
 from drrdn_tf.attacks.square import p_schedule, square_side, stripes_start

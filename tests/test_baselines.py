@@ -10,7 +10,8 @@ import tensorflow as tf
 
 import drrdn_tf
 from conftest import run_cli
-from drrdn_tf import backbones, data
+from drrdn_tf import data
+from drrdn_tf.nn import backbones
 from drrdn_tf.export import load_savedmodel
 
 NO_DROPOUT = {"hidden_units": (32,), "dropout": 0.0}  # deterministic training forward for exact checks

@@ -9,7 +9,8 @@ import tensorflow as tf
 
 import drrdn_tf
 from conftest import run_cli
-from drrdn_tf import backbones, config, data
+from drrdn_tf import config, data
+from drrdn_tf.nn import backbones
 from drrdn_tf.attacks import PGD
 from drrdn_tf.export import load_savedmodel
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import layer_outputs_and_grads
-from drrdn_tf.conv import Conv2D
+from drrdn_tf.nn.fast.conv import Conv2D
 
 
 @pytest.mark.parametrize("channels,kernel,padding,activation", [

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from conftest import accuracy, tiny_drrdn
 from drrdn_tf import data
-from drrdn_tf import losses as drrdn_losses
+from drrdn_tf.methods import losses as drrdn_losses
 
 # The paper's superscripts, written out here independently of the implementation (Eqs. 4, 6-10).
 SUPERSCRIPTS = {
@@ -123,7 +123,7 @@ def test_lambda_zero_switches_terms_off(batch):
 
 
 def test_bad_arguments_are_value_errors():
-    from drrdn_tf import backbones
+    from drrdn_tf.nn import backbones
     import drrdn_tf
     with pytest.raises(ValueError, match="lambda_mi"):
         tiny_drrdn(lambda_mi=-1.0)
@@ -185,7 +185,7 @@ def test_fit_rejects_bad_inputs(model, demo):
 def test_folded_inference_path_is_the_inference_path(backbone, demo):
     """The attacks' inference_fn (d_s folded into c_s's first layer) gives the logits and input gradients of
     call(training=False); a non-linear d_s is not folded."""
-    from drrdn_tf import backbones
+    from drrdn_tf.nn import backbones
     if backbone == "small_cnn":
         m, x = tiny_drrdn(), tf.constant(demo[0][:16])
     else:
@@ -234,7 +234,7 @@ def test_train_step_is_algorithm_1(batch):
     head = {"hidden_units": (200, 200), "dropout": 0.0}
 
     def make():
-        from drrdn_tf import backbones
+        from drrdn_tf.nn import backbones
         m = drrdn_tf_model(backbones.small_cnn((28, 28, 1)), head)
         m.compile(keras.optimizers.SGD(0.5), mine_optimizer=keras.optimizers.SGD(0.5))
         return m

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import tiny_drrdn
-from drrdn_tf import data, losses
+from drrdn_tf import data
+from drrdn_tf.methods import losses
 from drrdn_tf.methods.drrdn import AlignmentRamp, ScaledSchedule, dann_ramp, scale_gradient
 from test_drrdn import SUPERSCRIPTS, alternating_routing, groups_moved
 

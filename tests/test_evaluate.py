@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 import drrdn_tf
-from drrdn_tf import backbones, data, evaluation
+from drrdn_tf import data, evaluation
+from drrdn_tf.nn import backbones
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

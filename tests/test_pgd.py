@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 import drrdn_tf
-from drrdn_tf import backbones, data
+from drrdn_tf import data
+from drrdn_tf.nn import backbones
 from drrdn_tf.attacks import PGD, ce_loss, pgd
 
 

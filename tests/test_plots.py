@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from conftest import REPO, run_cli
-from drrdn_tf import plots, training
+from drrdn_tf import plots
+from drrdn_tf.training import callbacks
 
 DEMO = os.path.join(REPO, "results", "demo")
 METHODS = ("drrdn", "madry", "trades", "standard")
@@ -89,9 +90,9 @@ def test_without_matplotlib(monkeypatch, tmp_path, capsys):
     with pytest.raises(plots.PlotUnavailable, match="pip install matplotlib"):
         plots.new_figure()
     # a training run goes on without history.png, and says why once
-    monkeypatch.setattr(training, "_plot_failures", set())
-    assert training.plot_history(str(tmp_path), _history(2)) is None
-    assert training.plot_history(str(tmp_path), _history(3)) is None
+    monkeypatch.setattr(callbacks, "_plot_failures", set())
+    assert callbacks.plot_history(str(tmp_path), _history(2)) is None
+    assert callbacks.plot_history(str(tmp_path), _history(3)) is None
     assert capsys.readouterr().out.count("no history.png") == 1
     assert os.listdir(tmp_path) == []
 
@@ -99,6 +100,6 @@ def test_without_matplotlib(monkeypatch, tmp_path, capsys):
 def test_plot_history_writes_the_run_folders_png(tmp_path):
     shutil.copy(os.path.join(DEMO, "drrdn", "history.json"), tmp_path / "history.json")
     epochs = json.loads((tmp_path / "history.json").read_text())["epochs"]
-    assert training.plot_history(str(tmp_path), epochs) == str(tmp_path / "history.png")
+    assert callbacks.plot_history(str(tmp_path), epochs) == str(tmp_path / "history.png")
     assert (tmp_path / "history.png").read_bytes()[:8] == PNG
     assert sorted(os.listdir(tmp_path)) == ["history.json", "history.png"]   # no temporary file left

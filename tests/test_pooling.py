@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import layer_outputs_and_grads
-from drrdn_tf.pooling import MaxPooling2D
+from drrdn_tf.nn.fast.pooling import MaxPooling2D
 
 
 @pytest.mark.parametrize("shape,pool,strides,padding,ties", [

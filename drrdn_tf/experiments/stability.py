@@ -27,8 +27,8 @@ from typing import Dict, List, Optional
 
 from absl import flags
 
-from drrdn_tf import cli, config as config_lib
-from drrdn_tf.cli import fail
+from drrdn_tf import config as config_lib
+from drrdn_tf.cli.common import fail, run_app
 
 # The proxy (issue "DRRDN that trains steadily"): MNIST, 10,000 training images, 1,000 held out for
 # validation, PGD-10 of step 0.04 at eps 0.3 ramped over 3 epochs, SGD 0.01 momentum 0.9, batch 128, no decay.
@@ -136,7 +136,7 @@ def evaluate_run(folder: str, s: config_lib.Settings, data_dir: Optional[str], a
     import numpy as np
 
     from drrdn_tf import attacks, evaluation
-    from drrdn_tf.training import write_json
+    from drrdn_tf.files import write_json
     images, labels = None, None
     model_fn = None
     eval_path, aa_path = os.path.join(folder, "eval.json"), os.path.join(folder, "autoattack.json")
@@ -176,7 +176,7 @@ def steadiness(history: List[dict], warmup: int) -> dict:
 
 def summarize_run(folder: str, rung: str, seed: int, output_dir: str) -> Optional[dict]:
     """One row of the table from a run folder, or None if it has no history yet."""
-    from drrdn_tf.training import read_json
+    from drrdn_tf.files import read_json
     hist_path = os.path.join(folder, "history.json")
     if not os.path.exists(hist_path):
         return None
@@ -286,7 +286,7 @@ def existing_runs(output_dir: str) -> List[tuple]:
 def write_report(output_dir: str) -> List[dict]:
     """summary.json, table.md, README.md and curves.png from every run folder of the study; returns the rows."""
     from drrdn_tf import plots
-    from drrdn_tf.training import read_json, write_json
+    from drrdn_tf.files import read_json, write_json
     rows, histories = [], {}
     runs = existing_runs(output_dir)
     for rung, seed in runs:
@@ -427,4 +427,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    cli.run_app(main)
+    run_app(main)

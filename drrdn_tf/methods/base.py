@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from drrdn_tf import data as data_lib
-from drrdn_tf.distribute import accelerators_present
+from drrdn_tf.nn.fast.devices import accelerators_present
 from drrdn_tf.attacks.pgd import pgd
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from drrdn_tf import losses
+from drrdn_tf.methods import losses
 from drrdn_tf.attacks.pgd import pgd
-from drrdn_tf.layers import Classifier
+from drrdn_tf.nn.layers import Classifier
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs
 
 

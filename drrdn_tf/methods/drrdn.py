@@ -34,9 +34,9 @@ from typing import Dict, Optional, Sequence
 import keras
 import tensorflow as tf
 
-from drrdn_tf import losses
+from drrdn_tf.methods import losses
 from drrdn_tf.config import ALIGNMENT_FORMS, ALIGNMENT_RAMPS as RAMPS, FORMULATIONS
-from drrdn_tf.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
+from drrdn_tf.nn.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs, variables_of
 
 #: gradient norms on the encoder measured every `probe_every` steps (effective: weights included).

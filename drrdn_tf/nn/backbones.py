@@ -13,8 +13,8 @@ from typing import Optional
 import keras
 from keras import layers
 
-from drrdn_tf.conv import Conv2D
-from drrdn_tf.pooling import MaxPooling2D
+from drrdn_tf.nn.fast.conv import Conv2D
+from drrdn_tf.nn.fast.pooling import MaxPooling2D
 
 
 def small_cnn(input_shape=(28, 28, 1), name: str = "small_cnn", conv=Conv2D) -> keras.Model:

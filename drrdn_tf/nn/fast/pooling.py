@@ -20,7 +20,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from drrdn_tf.distribute import on_cpu_only
+from drrdn_tf.nn.fast.devices import on_cpu_only
 
 
 def _window_mask(pattern):

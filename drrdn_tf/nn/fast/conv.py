@@ -20,7 +20,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from drrdn_tf.distribute import on_cpu_only
+from drrdn_tf.nn.fast.devices import on_cpu_only
 
 #: input channels up to which the input gradient goes through matmul + col2im
 FEW_CHANNELS = 4

@@ -13,40 +13,23 @@ Every file is written to a temporary name and renamed, so an interruption never 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 from typing import Optional
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from drrdn_tf import backbones, config as config_lib, data as data_lib, distribute
+from drrdn_tf import config as config_lib, data as data_lib, datasets, distribute
+from drrdn_tf.nn import backbones
 from drrdn_tf.export import export_savedmodel
-from drrdn_tf.files import write_atomically
+from drrdn_tf.files import read_json, write_atomically, write_json
+from drrdn_tf.training.callbacks import EpsWarmup, NonFiniteGuard, RunCheckpoint
 from drrdn_tf.methods import registry
 
 
 class RunError(ValueError):
     """A run that cannot start or continue as asked; the message says why and what to do."""
-
-
-# --------------------------------------------------------------------------- files
-
-def write_json(path: str, obj) -> None:
-    """Writes JSON atomically (temporary file in the same folder, then rename)."""
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-    write_atomically(path, write, suffix=".json")
-
-
-def read_json(path: str):
-    with open(path) as f:
-        return json.load(f)
 
 
 # --------------------------------------------------------------------------- model and optimizer
@@ -65,105 +48,6 @@ def make_optimizer(s: config_lib.Settings, steps_per_epoch: int, learning_rate: 
         lr = keras.optimizers.schedules.PiecewiseConstantDecay(
             boundaries, [lr * s.lr_decay ** i for i in range(len(boundaries) + 1)])
     return keras.optimizers.SGD(lr, momentum=s.momentum, weight_decay=s.weight_decay or None)
-
-
-# --------------------------------------------------------------------------- callbacks
-
-class EpsWarmup(keras.callbacks.Callback):
-    """Ramps the training attack's eps linearly from eps/warmup to eps over the first `warmup` epochs."""
-
-    def __init__(self, eps: float, warmup: int):
-        super().__init__()
-        self.eps, self.warmup = eps, warmup
-
-    def eps_at(self, epoch: int) -> float:
-        return self.eps if self.warmup <= 0 else self.eps * min(1.0, (epoch + 1) / self.warmup)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.train_eps.assign(self.eps_at(epoch))
-
-
-class RunCheckpoint(keras.callbacks.Callback):
-    """After every epoch: weights and optimizer states, then `state.json`, then `history.json`.
-
-    The weights go to a new file named for the epoch; `state.json` (the commit point, written atomically)
-    names that file and holds the history; only then are older weight files removed. A kill at any
-    moment therefore leaves a complete, consistent checkpoint: the previous one or the new one.
-    """
-
-    def __init__(self, run_dir: str, history: list):
-        super().__init__()
-        self.run_dir, self.history = run_dir, history
-        self.ckpt_dir = os.path.join(run_dir, "checkpoint")
-        self._t0 = time.time()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        os.makedirs(self.ckpt_dir, exist_ok=True)
-        name = f"epoch-{epoch + 1:04d}.weights.h5"
-        tmp = os.path.join(self.ckpt_dir, ".tmp-" + name)
-        self.model.save_weights(tmp)
-        os.replace(tmp, os.path.join(self.ckpt_dir, name))
-        entry = {"epoch": epoch + 1, "seconds": round(time.time() - self._t0, 2),
-                 "train_eps": float(self.model.train_eps.numpy()),
-                 **{k: float(v) for k, v in (logs or {}).items()}}
-        self.history.append(entry)
-        write_json(os.path.join(self.ckpt_dir, "state.json"),
-                   {"epochs_done": epoch + 1, "weights": name, "history": self.history})
-        for old in os.listdir(self.ckpt_dir):
-            if old.endswith(".weights.h5") and old != name:
-                os.remove(os.path.join(self.ckpt_dir, old))
-        write_json(os.path.join(self.run_dir, "history.json"), {"epochs": self.history})
-        plot_history(self.run_dir, self.history)
-
-
-_plot_failures: set = set()   # the reasons already printed by plot_history (each once per process)
-
-
-def plot_history(run_dir: str, history: list) -> Optional[str]:
-    """Draws `history.png` (training curves, drrdn_tf.plots) in the run folder; without matplotlib, or if
-    drawing fails, says why (once) and returns None: a plot never stops a training run."""
-    from drrdn_tf import plots
-    try:
-        return plots.plot_training({os.path.basename(os.path.normpath(run_dir)): history},
-                                   os.path.join(run_dir, "history.png"))
-    except Exception as e:  # noqa: BLE001 - the checkpoint is written; the picture is a convenience
-        if str(e) not in _plot_failures:
-            _plot_failures.add(str(e))
-            print(f"(no history.png: {e})", flush=True)
-        return None
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss term became NaN or Inf; the message names it."""
-
-
-class NonFiniteGuard(keras.callbacks.Callback):
-    """Stops training at the first batch whose metrics (every loss term) are not finite.
-
-    Raising here happens before the epoch's checkpoint is written, so the last good checkpoint stays.
-    """
-
-    def __init__(self, run_dir: str):
-        super().__init__()
-        self.run_dir = run_dir
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(float(v))}
-        if bad:
-            raise TrainingDiverged(
-                f"non-finite loss term(s) {', '.join(f'{k}={v}' for k, v in bad.items())} at epoch "
-                f"{self.epoch + 1}, batch {batch + 1}: training stopped; "
-                + (f"the last good checkpoint (epoch {self.epoch}) is kept in {self.run_dir}" if self.epoch
-                   else "no epoch had finished, so there is no checkpoint")
-                + ". Lower the learning rate or lambda_mi/lambda_rec "
-                "and start a new run folder")
 
 
 # --------------------------------------------------------------------------- the run
@@ -232,7 +116,7 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
     keras.utils.set_random_seed(s.seed)
     raw = data_lib.load_raw(s.dataset, data_dir, download=download)
     (xtr, ytr), val, (xte, yte) = split_data(raw, s)
-    num_classes = data_lib.NUM_CLASSES[s.dataset]
+    num_classes = datasets.get(s.dataset).num_classes
     input_shape = tuple(xtr.shape[1:])
     steps_per_epoch = len(ytr) // s.batch_size
 
@@ -274,9 +158,7 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
                "attack": {"name": "pgd", "norm": "linf", "eps": s.eps, "step_size": s.step_size,
                           "steps": s.pgd_steps, "random_start": True, "loss": "ce"}}
     write_json(os.path.join(run_dir, "results.json"), results)
-    tmp = os.path.join(run_dir, ".tmp-model.keras")
-    model.save(tmp)
-    os.replace(tmp, os.path.join(run_dir, "model.keras"))
+    write_atomically(os.path.join(run_dir, "model.keras"), model.save, suffix=".keras")
     export_savedmodel(model, os.path.join(run_dir, "savedmodel"))
     print(f"natural accuracy {100 * results['accuracy']['natural']:.2f}%  "
           f"PGD-{s.pgd_steps} accuracy {100 * metrics['pgd_acc']:.2f}%  -> {run_dir}", flush=True)
