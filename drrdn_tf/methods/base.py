@@ -156,6 +156,18 @@ class AdversarialModel(keras.Model):
         c_s); call it once per attack, outside the PGD loop, so any such preparation is paid once."""
         return lambda images: self(images, training=False)
 
+    def inference_layers(self) -> List[keras.layers.Layer]:
+        """The modules of the inference path images -> logits, in order (what `call` runs and export ships)."""
+        raise NotImplementedError
+
+    def attack_path_layers(self) -> List[keras.layers.Layer]:
+        """The modules `inference_fn` runs: the inference path, or the cheaper form of it a method attacks."""
+        return self.inference_layers()
+
+    def auxiliary_layers(self) -> Dict[str, keras.layers.Layer]:
+        """Modules trained beside the inference path (DRRDN's d_i, c_i, T, r), by name; none for the baselines."""
+        return {}
+
     def attack(self, images, labels, eps=None, steps=None, seed=None):
         """PGD (Eq. 2) on the inference path, in inference mode: eps defaults to the (warm-up) training eps;
         `seed` (int32 [2]) fixes the random start (None: fresh randomness, as in training)."""

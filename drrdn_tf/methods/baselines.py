@@ -24,6 +24,9 @@ class ClassifierModel(AdversarialModel):
     def call(self, images, training=False):
         return self.classifier(self.features(images, training=training), training=training)
 
+    def inference_layers(self):
+        return [self.encoder, self.classifier]
+
 
 @keras.saving.register_keras_serializable(package="drrdn_tf")
 class Standard(ClassifierModel):

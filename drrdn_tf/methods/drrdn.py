@@ -353,6 +353,16 @@ class DRRDN(AdversarialModel):
         """Whether `inference_fn` folds d_s into c_s: d_s must be one affine layer (no activation)."""
         return len(self.d_s.dense) == 1 and self.d_s.dense[0].activation in (None, keras.activations.linear)
 
+    def inference_layers(self):
+        return [self.encoder, self.d_s, self.c_s]
+
+    def attack_path_layers(self):
+        """g and c_s when d_s is folded into c_s (`inference_fn`), else g, d_s, c_s."""
+        return [self.encoder, self.c_s] if self.folds_d_s() else self.inference_layers()
+
+    def auxiliary_layers(self):
+        return {"d_i": self.d_i, "c_i": self.c_i, "mine": self.mine, "reconstructor": self.reconstructor}
+
     def inference_fn(self):
         """The inference path for attacks, images -> logits, with d_s folded into c_s's first dense layer:
         since d_s is affine (linear Dense), c_s's first layer sees (z W_s + b_s) W_0 + b_0 = z W + b with
