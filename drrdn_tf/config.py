@@ -21,55 +21,64 @@ ALIGNMENT_RAMPS = ("none", "dann")
 FORMULATIONS = ("alternating", "single")
 
 
+def _setting(default, help: str):
+    """A Settings field with its command-line help (the training CLI defines one flag per field from it)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass
 class Settings:
-    """Every setting of one training run (written to `config.json`)."""
+    """Every setting of one training run (written to `config.json`; `python -m drrdn_tf.train` has a flag of
+    the same name for each field, its help being the field's)."""
 
     dataset: str
-    method: str = "drrdn"
-    backbone: str = "small_cnn"          # small_cnn | wide_resnet
-    wrn_depth: int = 28
-    wrn_width: int = 10
+    method: str = _setting("drrdn", f"one of {', '.join(METHODS)}")
+    backbone: str = _setting("small_cnn", "small_cnn or wide_resnet")
+    wrn_depth: int = _setting(28, "WRN depth (6n+4)")
+    wrn_width: int = _setting(10, "WRN widening factor")
     # Attack used for training (Eq. 2) and per-epoch validation: L_inf PGD, random start.
-    eps: float = 0.3
-    step_size: float = 0.01
-    pgd_steps: int = 40
-    eps_warmup_epochs: int = 0           # linear ramp of the training eps from 0 (ours; 0 = off)
+    eps: float = _setting(0.3, "L_inf radius of the training/validation/test PGD")
+    step_size: float = _setting(0.01, "PGD step size")
+    pgd_steps: int = _setting(40, "PGD steps")
+    # Linear ramp of the training eps from 0 (ours; 0 = off).
+    eps_warmup_epochs: int = _setting(0, "ramp the training eps linearly over this many epochs")
     # Optimisation (paper: SGD, momentum 0.9, 100 epochs, lr x0.1 at epochs 55/75/90).
-    epochs: int = 100
-    batch_size: int = 128
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    lr_decay_epochs: Tuple[int, ...] = (55, 75, 90)
-    lr_decay: float = 0.1
-    mine_learning_rate: float = 1e-4     # Adam for the MINE statistics network (ours)
+    epochs: int = _setting(100, "training epochs")
+    batch_size: int = _setting(128, "global batch size")
+    learning_rate: float = _setting(0.01, "initial SGD learning rate")
+    momentum: float = _setting(0.9, "SGD momentum")
+    weight_decay: float = _setting(0.0, "SGD weight decay")
+    lr_decay_epochs: Tuple[int, ...] = _setting((55, 75, 90),
+                                                "epochs after which the learning rate is multiplied by lr_decay")
+    lr_decay: float = _setting(0.1, "learning-rate decay factor")
+    mine_learning_rate: float = _setting(1e-4, "Adam learning rate of MINE's statistics network")  # ours
     # DRRDN's terms (Eq. 11) and stability knobs, see `DRRDN`'s docstring for which parameters each moves.
     # Defaults: the most robust steady variant of the stability study (results/stability); the paper's
     # values are DRRDN_AS_PRINTED below. 0 switches a term off.
-    lambda_mi: float = 0.0
-    lambda_rec: float = 0.0
-    lambda_adv: float = 0.0
-    lambda_ent: float = 0.0
-    bc_encoder_weight: float = 0.0
-    ce_adv_weight: float = 1.0
-    alignment: str = "confusion"           # confusion | minimax | one_sided
-    alignment_ramp: str = "none"           # none | dann (from the end of the eps warm-up)
-    formulation: str = "alternating"       # alternating (Algorithm 1's three updates) | single
-    disentangler_lr_mult: float = 1.0
-    disentangler_momentum: Optional[float] = None   # None: the optimizer's momentum
-    discriminator_spectral_norm: bool = False
-    discriminator_steps: int = 1
-    mine_ema: float = 0.0                  # MINE's moving-average rate for the bias-corrected gradient; 0 = off
-    probe_every: int = 25                  # steps between gradient-norm probes (gnorm_*); 0 = off
+    lambda_mi: float = _setting(0.0, "weight of the MI term (Eq. 11); 0 = off")
+    lambda_rec: float = _setting(0.0, "weight of the reconstruction term (Eq. 11); 0 = off")
+    lambda_adv: float = _setting(0.0, "weight of L_ADV (Eq. 7, moves g and d_s)")
+    lambda_ent: float = _setting(0.0, "weight of L_ENT (Eq. 8, moves g and d_i)")
+    bc_encoder_weight: float = _setting(0.0, "scale of L_BC's gradient into the encoder (Eq. 6); 0 = none")
+    ce_adv_weight: float = _setting(1.0, "alpha in L_CE = (1-alpha) CE(x) + alpha CE(x') (Eq. 4: 0.5)")
+    alignment: str = _setting("confusion", "L_ADV's form: confusion, minimax (as printed) or one_sided")
+    alignment_ramp: str = _setting("none", "none, or dann: L_ADV ramped in from the end of the eps warm-up")
+    formulation: str = _setting("alternating", "alternating (Algorithm 1's three updates) or single (one pass)")
+    disentangler_lr_mult: float = _setting(1.0, "learning-rate multiplier of the disentangler update")
+    disentangler_momentum: Optional[float] = _setting(
+        None, "momentum of the disentangler update (default: --momentum)")
+    discriminator_spectral_norm: bool = _setting(False, "spectral-normalise the domain discriminator c_i")
+    discriminator_steps: int = _setting(1, "updates of c_i per training step")
+    mine_ema: float = _setting(0.0, "MINE moving-average rate for the bias-corrected gradient (0 = off)")
+    probe_every: int = _setting(25, "steps between gradient-norm probes on the encoder (0 = off)")
     # TRADES (Zhang et al. 2019): weight of the KL term.
-    trades_beta: float = 6.0
+    trades_beta: float = _setting(6.0, "TRADES' KL weight")
     # Data.
-    train_examples: Optional[int] = None  # None: the whole training split
-    val_examples: int = 1000              # per-epoch validation subset (natural + PGD accuracy, fixed starts)
-    test_examples: Optional[int] = None   # final evaluation on the first N test images; None: all
-    seed: int = 0
-    jit_compile: str = "auto"             # auto: XLA on GPU/TPU only (measured ~10x slower on CPU)
+    train_examples: Optional[int] = _setting(None, "use the first N training images")
+    val_examples: int = _setting(1000, "held-out training images for per-epoch validation")
+    test_examples: Optional[int] = _setting(None, "final test on the first N test images (default: all)")
+    seed: int = _setting(0, "random seed")
+    jit_compile: str = _setting("auto", "auto (XLA on GPU/TPU only), true or false")
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)

@@ -214,9 +214,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffl
 
     `images` may be uint8 (rescaled here, in the pipeline, to keep host memory at one byte a pixel) or
     float32 already in [0, 1]. The pipeline shuffles and batches example *indices* and gathers each batch in
-    one op: shuffling and batching the images themselves, element by element, took about twice the CPU per
-    batch (measured on MNIST), which showed in a Standard training step on a 2-core machine (BENCHMARKS.md,
-    real vs. synthetic data).
+    one op (cheaper than batching the images element by element: BENCHMARKS.md, real vs. synthetic data).
     """
     images_t = tf.constant(images)
     labels_t = tf.constant(labels.astype(np.int32))

@@ -66,3 +66,15 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     if resolver is None or not getattr(resolver, "task_type", None):
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def gather_global_batch(z):
+    """For statistics over the global batch inside a replica step (MINE, Eq. 9): under tf.distribute, this replica's [2n, D] (natural then adversarial halves) gathered from every
+    replica into the one-device order [2Rn, D] (all natural halves, then all adversarial); else z."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return z
+    replicas = ctx.num_replicas_in_sync
+    g = ctx.all_gather(z[None], axis=0)                      # [R, 2n, D]
+    g = tf.reshape(g, [replicas, 2, -1, tf.shape(z)[-1]])    # [R, 2, n, D]
+    return tf.reshape(tf.transpose(g, [1, 0, 2, 3]), [-1, tf.shape(z)[-1]])

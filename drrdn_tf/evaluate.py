@@ -1,6 +1,7 @@
-"""`python -m drrdn_tf.evaluate`: the evaluate command line, kept at this name; it lives in drrdn_tf/cli/evaluate.py."""
+"""`python -m drrdn_tf.evaluate`: runs the evaluate command line, drrdn_tf/cli/evaluate.py, as the main module (so its
+flags and its help are the command's, as when it lived here)."""
 
-from drrdn_tf.cli.evaluate import run
+import runpy
 
 if __name__ == "__main__":
-    run()
+    runpy.run_module("drrdn_tf.cli.evaluate", run_name="__main__", alter_sys=True)

@@ -1,6 +1,7 @@
-"""`python -m drrdn_tf.plot`: the plot command line, kept at this name; it lives in drrdn_tf/cli/plot.py."""
+"""`python -m drrdn_tf.plot`: runs the plot command line, drrdn_tf/cli/plot.py, as the main module (so its
+flags and its help are the command's, as when it lived here)."""
 
-from drrdn_tf.cli.plot import run
+import runpy
 
 if __name__ == "__main__":
-    run()
+    runpy.run_module("drrdn_tf.cli.plot", run_name="__main__", alter_sys=True)

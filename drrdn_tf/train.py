@@ -1,6 +1,7 @@
-"""`python -m drrdn_tf.train`: the train command line, kept at this name; it lives in drrdn_tf/cli/train.py."""
+"""`python -m drrdn_tf.train`: runs the train command line, drrdn_tf/cli/train.py, as the main module (so its
+flags and its help are the command's, as when it lived here)."""
 
-from drrdn_tf.cli.train import run
+import runpy
 
 if __name__ == "__main__":
-    run()
+    runpy.run_module("drrdn_tf.cli.train", run_name="__main__", alter_sys=True)

@@ -60,8 +60,13 @@ def test_demo_with_no_flags_trains_a_robust_model(tmp_path, mnist_path, demo):
 
 def test_real_mnist_run_resume_and_finish(tmp_path):
     out_dir = str(tmp_path / "run")
-    first = run_cli("drrdn_tf.train", *QUICK, "--epochs=1", f"--output_dir={out_dir}")
+    logdir = tmp_path / "tensorboard"
+    first = run_cli("drrdn_tf.train", *QUICK, "--epochs=1", f"--output_dir={out_dir}", f"--logdir={logdir}")
     assert first.returncode == 0, first.stderr[-3000:]
+    # --logdir: keras.callbacks.TensorBoard's event files, for the training and the validation metrics
+    for split in ("train", "validation"):
+        events = [f for f in os.listdir(logdir / split) if f.startswith("events.out.tfevents")]
+        assert events and os.path.getsize(logdir / split / events[0]) > 0, split
     cfg = json.loads(open(os.path.join(out_dir, "config.json")).read())
     assert cfg["settings"]["eps"] == 0.3 and cfg["settings"]["pgd_steps"] == 2  # paper default + override
     assert cfg["train_examples_used"] == 256 and cfg["data_source"].endswith("mnist.npz")

@@ -9,6 +9,7 @@ import tensorflow as tf
 from conftest import accuracy, tiny_drrdn
 from drrdn_tf import data
 from drrdn_tf.methods import losses as drrdn_losses
+from drrdn_tf.methods.drrdn import DISENTANGLER_SHUFFLE, T_SHUFFLE
 
 # The paper's superscripts, written out here independently of the implementation (Eqs. 4, 6-10).
 SUPERSCRIPTS = {
@@ -54,23 +55,23 @@ def groups_moved(model, loss_fn, variables):
 def alternating_routing(model, x_all, y_all, n):
     """{term: parameter groups it moves}, each term differentiated w.r.t. the variables of the update that
     applies it in the alternating step (tape 1, MINE's, update 3)."""
-    tape1_vars, tape3_vars = model.classifier_variables(), model.disentangler_variables()
+    update1_vars, update3_vars = model.classifier_variables(), model.disentangler_variables()
 
-    def t1(name):
+    def update1(name):
         return lambda: model.classifier_terms(
             *model.representations(x_all, encoder_grad_i=model.bc_encoder_scale())[1:], y_all, n)[name]
 
-    def t3(name):
+    def update3(name):
         return lambda: model.disentangler_terms(*model.representations(x_all), n)[name]
 
     def mine():
         _, z_s, z_i = model.representations(x_all)
         return -model.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i))[1]
 
-    return {"ce": groups_moved(model, t1("ce"), tape1_vars), "bc": groups_moved(model, t1("bc"), tape1_vars),
-            "adv": groups_moved(model, t3("adv"), tape3_vars), "ent": groups_moved(model, t3("ent"), tape3_vars),
-            "mi": groups_moved(model, t3("mi_objective"), tape3_vars),
-            "rec": groups_moved(model, t3("rec"), tape3_vars),
+    return {"ce": groups_moved(model, update1("ce"), update1_vars), "bc": groups_moved(model, update1("bc"), update1_vars),
+            "adv": groups_moved(model, update3("adv"), update3_vars), "ent": groups_moved(model, update3("ent"), update3_vars),
+            "mi": groups_moved(model, update3("mi_objective"), update3_vars),
+            "rec": groups_moved(model, update3("rec"), update3_vars),
             "mine": groups_moved(model, mine, model.mine.trainable_variables)}
 
 
@@ -79,11 +80,11 @@ def test_each_loss_moves_exactly_its_superscript(model, batch):
     exactly the parameters its superscript names, and nothing else."""
     x, y, x_adv = batch
     x_all, y_all, n = tf.concat([x, x_adv], 0), tf.concat([y, y], 0), 32
-    tape1_vars, tape3_vars = model.classifier_variables(), model.disentangler_variables()
+    update1_vars, update3_vars = model.classifier_variables(), model.disentangler_variables()
     mine_vars = model.mine.trainable_variables
     moved = alternating_routing(model, x_all, y_all, n)
 
-    def t3(name):
+    def update3(name):
         return lambda: model.disentangler_terms(*model.representations(x_all), n)[name]
     assert moved == SUPERSCRIPTS
 
@@ -91,15 +92,15 @@ def test_each_loss_moves_exactly_its_superscript(model, batch):
     # L_ADV cannot move them), T is only in MINE's, r only in tape 3's.
     groups = model.parameter_groups()
     ids = lambda vs: {id(v) for v in vs}  # noqa: E731
-    in_tape1 = {g for g, vs in groups.items() if ids(vs) <= ids(tape1_vars)}
-    in_tape3 = {g for g, vs in groups.items() if ids(vs) <= ids(tape3_vars)}
+    in_tape1 = {g for g, vs in groups.items() if ids(vs) <= ids(update1_vars)}
+    in_tape3 = {g for g, vs in groups.items() if ids(vs) <= ids(update3_vars)}
     assert in_tape1 == {"theta", "phi_s", "phi_i", "w_s", "w_i"}
     assert in_tape3 == {"theta", "phi_s", "phi_i", "theta_rec"}
     assert ids(mine_vars) == ids(groups["psi"])
     # ...and the terms do reach c_s / c_i when the variables are not restricted: the optimizer lists matter.
     everything = model.trainable_variables
-    assert "w_s" in groups_moved(model, t3("ent"), everything)
-    assert "w_i" in groups_moved(model, t3("adv"), everything)
+    assert "w_s" in groups_moved(model, update3("ent"), everything)
+    assert "w_i" in groups_moved(model, update3("adv"), everything)
 
 
 def test_train_step_updates_every_module_and_reports_every_metric(model, batch):
@@ -248,11 +249,11 @@ def test_train_step_is_algorithm_1(batch):
     x_all, y_all = tf.concat([x, x_adv], 0), tf.concat([y, y], 0)
     with tf.GradientTape() as tape:                                        # update 1
         _, z_s, z_i = b.representations(x_all)
-        t1 = b.classifier_terms(z_s, z_i, y_all, n)
-        loss_1 = t1["ce"] + t1["bc"]
-    b.minimize(tape, loss_1, b.classifier_variables(), b.optimizer)
+        cls = b.classifier_terms(z_s, z_i, y_all, n)
+        classifier_loss = cls["ce"] + cls["bc"]
+    b.minimize(tape, classifier_loss, b.classifier_variables(), b.optimizer)
     with tf.GradientTape() as tape:                                        # T's update
-        mine_loss = -b.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)[0]
+        mine_loss = -b.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), shuffle=T_SHUFFLE)[0]
     b.minimize(tape, mine_loss, b.mine.trainable_variables, b.mine_optimizer)
     with tf.GradientTape() as tape:                                        # update 3, written out
         z = b.features(x_all, training=True)
@@ -261,10 +262,10 @@ def test_train_step_is_algorithm_1(batch):
         adv = drrdn_losses.alignment_loss(dom_s[:n], dom_s[n:], b.alignment)
         ent = drrdn_losses.entropy_loss(b.c_s(z_i))
         zs_d, zi_d = b.d_s(tf.stop_gradient(z)), b.d_i(tf.stop_gradient(z))
-        mi = b.mine_estimate(zs_d, zi_d, salt=2)[0]
+        mi = b.mine_estimate(zs_d, zi_d, shuffle=DISENTANGLER_SHUFFLE)[0]
         rec = drrdn_losses.reconstruction_loss(b.reconstructor((zs_d, zi_d)), tf.stop_gradient(z))
-        loss_3 = adv + ent + b.lambda_mi * mi + b.lambda_rec * rec
-    b.minimize(tape, loss_3, b.disentangler_variables(), b.disentangler_optimizer)
+        disentangler_loss = adv + ent + b.lambda_mi * mi + b.lambda_rec * rec
+    b.minimize(tape, disentangler_loss, b.disentangler_variables(), b.disentangler_optimizer)
 
     moved = 0
     for va, vb, v0 in zip(a.weights, b.weights, before):

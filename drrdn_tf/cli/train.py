@@ -9,6 +9,7 @@ Rerunning a command with the same --output_dir resumes it. Bad input exits with 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from absl import flags, logging
@@ -26,55 +27,16 @@ flags.DEFINE_string("strategy", "default", "default (one device), mirrored (all 
                     "multiworker (MultiWorkerMirroredStrategy from TF_CONFIG)")
 flags.DEFINE_list("devices", None, "devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1 or /cpu:0,/cpu:1")
 flags.DEFINE_integer("cpu_devices", None, "split the CPU into N logical devices (to run replicas without GPUs)")
+flags.DEFINE_string("logdir", None, "also write TensorBoard logs (keras.callbacks.TensorBoard) to this folder")
 flags.DEFINE_string("verbose", "auto", "Keras verbosity: auto, 0, 1 (progress bar) or 2 (one line per epoch)")
-# Overrides of the per-data-set defaults (None: keep the default).
-flags.DEFINE_string("backbone", None, "small_cnn or wide_resnet")
-flags.DEFINE_integer("wrn_depth", None, "WRN depth (6n+4)")
-flags.DEFINE_integer("wrn_width", None, "WRN widening factor")
-flags.DEFINE_float("eps", None, "L_inf radius of the training/validation/test PGD")
-flags.DEFINE_float("step_size", None, "PGD step size")
-flags.DEFINE_integer("pgd_steps", None, "PGD steps")
-flags.DEFINE_integer("eps_warmup_epochs", None, "ramp the training eps linearly over this many epochs")
-flags.DEFINE_integer("epochs", None, "training epochs")
-flags.DEFINE_integer("batch_size", None, "global batch size")
-flags.DEFINE_float("learning_rate", None, "initial SGD learning rate")
-flags.DEFINE_float("momentum", None, "SGD momentum")
-flags.DEFINE_float("weight_decay", None, "SGD weight decay")
-flags.DEFINE_list("lr_decay_epochs", None, "epochs after which the learning rate is multiplied by lr_decay")
-flags.DEFINE_float("lr_decay", None, "learning-rate decay factor")
-flags.DEFINE_float("mine_learning_rate", None, "Adam learning rate of MINE's statistics network")
-flags.DEFINE_float("lambda_mi", None, "weight of the MI term (Eq. 11); 0 = off")
-flags.DEFINE_float("lambda_rec", None, "weight of the reconstruction term (Eq. 11); 0 = off")
-flags.DEFINE_float("trades_beta", None, "TRADES' KL weight")
-# DRRDN's stability knobs (DRRDN's docstring says which parameters each moves).
-_DRRDN_FLAGS = {
-    "lambda_adv": (flags.DEFINE_float, "weight of L_ADV (Eq. 7, moves g and d_s)"),
-    "lambda_ent": (flags.DEFINE_float, "weight of L_ENT (Eq. 8, moves g and d_i)"),
-    "bc_encoder_weight": (flags.DEFINE_float, "scale of L_BC's gradient into the encoder (Eq. 6); 0 = none"),
-    "ce_adv_weight": (flags.DEFINE_float, "alpha in L_CE = (1-alpha) CE(x) + alpha CE(x') (Eq. 4: 0.5)"),
-    "alignment": (flags.DEFINE_string, "L_ADV's form: confusion, minimax (as printed) or one_sided"),
-    "alignment_ramp": (flags.DEFINE_string, "none, or dann: L_ADV ramped in from the end of the eps warm-up"),
-    "formulation": (flags.DEFINE_string, "alternating (Algorithm 1's three updates) or single (one pass)"),
-    "disentangler_lr_mult": (flags.DEFINE_float, "learning-rate multiplier of the disentangler update"),
-    "disentangler_momentum": (flags.DEFINE_float, "momentum of the disentangler update (default: --momentum)"),
-    "discriminator_spectral_norm": (flags.DEFINE_boolean, "spectral-normalise the domain discriminator c_i"),
-    "discriminator_steps": (flags.DEFINE_integer, "updates of c_i per training step"),
-    "mine_ema": (flags.DEFINE_float, "MINE moving-average rate for the bias-corrected gradient (0 = off)"),
-    "probe_every": (flags.DEFINE_integer, "steps between gradient-norm probes on the encoder (0 = off)"),
-}
-assert tuple(_DRRDN_FLAGS) == config_lib.DRRDN_KNOBS, "one flag per DRRDN knob of config.Settings"
-for _name, (_define, _help) in _DRRDN_FLAGS.items():
-    _define(_name, None, _help)
-flags.DEFINE_integer("train_examples", None, "use the first N training images")
-flags.DEFINE_integer("val_examples", None, "held-out training images for per-epoch validation")
-flags.DEFINE_integer("test_examples", None, "final test on the first N test images (default: all)")
-flags.DEFINE_integer("seed", None, "random seed")
-flags.DEFINE_string("jit_compile", None, "auto (XLA on GPU/TPU only), true or false")
-
-_OVERRIDES = ("method", "backbone", "wrn_depth", "wrn_width", "eps", "step_size", "pgd_steps", "eps_warmup_epochs",
-              "epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "lr_decay", "mine_learning_rate",
-              "lambda_mi", "lambda_rec", "trades_beta", "train_examples", "val_examples", "test_examples", "seed",
-              "jit_compile") + tuple(_DRRDN_FLAGS)
+# One flag per config.Settings field (its help, None: keep the data set's default), typed by the field.
+_DEFINE = {"int": flags.DEFINE_integer, "Optional[int]": flags.DEFINE_integer, "float": flags.DEFINE_float,
+           "Optional[float]": flags.DEFINE_float, "str": flags.DEFINE_string, "bool": flags.DEFINE_boolean,
+           "Tuple[int, ...]": flags.DEFINE_list}
+_SETTINGS = [f for f in dataclasses.fields(config_lib.Settings) if f.name not in ("dataset", "method")]
+for _field in _SETTINGS:
+    _DEFINE[str(_field.type)](_field.name, None, _field.metadata["help"])
+_OVERRIDES = ("method",) + tuple(f.name for f in _SETTINGS if f.name != "lr_decay_epochs")
 
 
 def settings_from_flags() -> config_lib.Settings:
@@ -109,8 +71,17 @@ def main(argv) -> None:
         if FLAGS.cpu_devices:
             distribute.split_cpu(FLAGS.cpu_devices)
         strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.devices)
+        callbacks = []
+        if FLAGS.logdir:
+            import importlib.util
+
+            import keras
+            if importlib.util.find_spec("tensorboard") is None:
+                fail("--logdir writes TensorBoard logs, and TensorBoard is not installed: "
+                     "pip install tensorboard (or drrdn_tf[tensorboard])")
+            callbacks.append(keras.callbacks.TensorBoard(FLAGS.logdir))
         training.run(settings, output_dir, data_dir=FLAGS.data_dir, download=FLAGS.download, verbose=verbose,
-                     strategy=strategy)
+                     strategy=strategy, callbacks=callbacks)
     except ValueError as e:  # DataError, RunError, bad settings: the message is the whole story
         fail(str(e))
     except training.TrainingDiverged as e:

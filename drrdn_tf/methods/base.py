@@ -28,8 +28,8 @@ class _CompileArgs:
 
 
 def resolve_jit_compile(jit_compile) -> bool:
-    """"auto" -> XLA only when a GPU/TPU is present. On this project's 2-core CPUs XLA made a PGD training
-    step ~10x slower than plain graph mode (measured), so CPU-only machines get graph mode."""
+    """"auto" -> XLA only when a GPU/TPU is present, graph mode on CPU-only machines (where XLA is slower:
+    docs/design_notes.md, "Performance"); "true"/"false" (or a bool) force it."""
     if isinstance(jit_compile, str):
         value = jit_compile.lower()
         if value == "auto":

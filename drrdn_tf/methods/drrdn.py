@@ -8,7 +8,7 @@ Each loss moves exactly the parameters of its superscript in the paper:
   Eq. 4  L_CE  {theta, phi_s, w_s}     Eq. 6  L_BC  {theta, phi_i, w_i}   Eq. 7  L_ADV {theta, phi_s}
   Eq. 8  L_ENT {theta, phi_i}          Eq. 9  MI    {phi_s, phi_i} (minimised), {psi} (maximised)
   Eq. 10 L_REC {phi_s, phi_i, theta_rec}
-Eq. 11, the disentanglers' objective, is `objective` below:
+Eq. 11, the disentanglers' objective, is `disentangler_objective` below:
   lambda_adv * ramp * L_ADV + lambda_ent * L_ENT + lambda_mi * MI + lambda_rec * L_REC.
 
 formulation="alternating" (default, Algorithm 1): one training step makes three updates, each with its own
@@ -34,6 +34,7 @@ from typing import Dict, Optional, Sequence
 import keras
 import tensorflow as tf
 
+from drrdn_tf.distribute import gather_global_batch
 from drrdn_tf.methods import losses
 from drrdn_tf.config import ALIGNMENT_FORMS, ALIGNMENT_RAMPS as RAMPS, FORMULATIONS
 from drrdn_tf.nn.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
@@ -41,6 +42,9 @@ from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs, va
 
 #: gradient norms on the encoder measured every `probe_every` steps (effective: weights included).
 PROBED_TERMS = ("ce", "bc", "adv", "ent")
+#: MINE's marginal pairs (z_s, shuffled z_i) use one shuffle per training step and per side of Eq. 9's game,
+#: so T's update and the disentanglers' see independent shuffles (seeded by the step: reproducible).
+T_SHUFFLE, DISENTANGLER_SHUFFLE = 1, 2
 
 
 def scale_gradient(x, weight):
@@ -264,7 +268,7 @@ class DRRDN(AdversarialModel):
 
     # ------------------------------------------------------------------ the loss terms
 
-    def mine_estimate(self, z_s, z_i, salt: int = 0, frozen: bool = False):
+    def mine_estimate(self, z_s, z_i, shuffle: int = T_SHUFFLE, frozen: bool = False):
         """Eq. 9 on the global batch: joint pairs (z_s^j, z_i^j) vs. shuffled pairs (z_s^j, z_i^m).
 
         z_s, z_i: this replica's [2n, D], natural then adversarial halves. Returns (bound, objective, mean_exp):
@@ -272,9 +276,9 @@ class DRRDN(AdversarialModel):
         surrogate: same value), and mean(exp T(marginal)) for the moving average. `frozen`: T's weights
         behind a stop-gradient (the disentanglers' side in the single formulation).
         """
-        z_s, z_i = global_batch(z_s), global_batch(z_i)
+        z_s, z_i = gather_global_batch(z_s), gather_global_batch(z_i)
         step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else 0
-        seed = tf.stack([tf.cast(step, tf.int32), tf.constant(salt, tf.int32)])
+        seed = tf.stack([tf.cast(step, tf.int32), tf.constant(shuffle, tf.int32)])
         order = tf.argsort(tf.random.stateless_uniform(tf.shape(z_i)[:1], seed=seed))
         t = self.mine.call_frozen if frozen else self.mine
         joint, marginal = t((z_s, z_i)), t((z_s, tf.gather(z_i, order)))
@@ -304,7 +308,7 @@ class DRRDN(AdversarialModel):
         return self.lambda_adv if self.alignment_ramp == "none" else self.lambda_adv * self.ramp
 
     def classifier_terms(self, z_s, z_i, y_all, n, training=True):
-        """Tape 1's terms on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images): Eq. 4 and Eq. 6,
+        """The classifiers' terms (update 1) on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images): Eq. 4 and Eq. 6,
         plus the diagnostics (c_i's accuracy on z_i and on z_s, the mean norm of z_s)."""
         logits = self.c_s(z_s, training=training)
         alpha = self.ce_adv_weight
@@ -339,13 +343,14 @@ class DRRDN(AdversarialModel):
             z_fixed = tf.stop_gradient(z)
             zs_d, zi_d = self.d_s(z_fixed), self.d_i(z_fixed)
             if self.lambda_mi:
-                terms["mi"], terms["mi_objective"], _ = self.mine_estimate(zs_d, zi_d, salt=2, frozen=frozen)
+                terms["mi"], terms["mi_objective"], _ = self.mine_estimate(zs_d, zi_d, shuffle=DISENTANGLER_SHUFFLE, frozen=frozen)
             if self.lambda_rec:
                 terms["rec"] = losses.reconstruction_loss(self.reconstructor((zs_d, zi_d)), z_fixed)
         return terms
 
-    def objective(self, t):
-        """Eq. 11, the disentanglers' objective, from `disentangler_terms`' output."""
+    def disentangler_objective(self, t):
+        """Eq. 11, the disentanglers' objective, from `disentangler_terms`' output:
+        lambda_adv * ramp * L_ADV + lambda_ent * L_ENT + lambda_mi * MI + lambda_rec * L_REC."""
         return (self.adv_weight() * t["adv"] + self.lambda_ent * t["ent"] + self.lambda_mi * t["mi_objective"]
                 + self.lambda_rec * t["rec"])
 
@@ -389,7 +394,7 @@ class DRRDN(AdversarialModel):
         x_all, y_all = tf.concat([x, x_adv], 0), tf.concat([y, y], 0)
         step = self.alternating_step if self.formulation == "alternating" else self.single_step
         cls, dis, mi = step(x_all, y_all, n)
-        values = dict(loss=cls["ce"] + cls["bc"] + self.objective(dis), ce=cls["ce"], bc=cls["bc"],
+        values = dict(loss=cls["ce"] + cls["bc"] + self.disentangler_objective(dis), ce=cls["ce"], bc=cls["bc"],
                       adv=dis["adv"], ent=dis["ent"], mi=mi, rec=dis["rec"],
                       acc=self.accuracy(y, cls["logits"][:n]), adv_acc=self.accuracy(y, cls["logits"][n:]),
                       dom_acc=cls["dom_acc"], dom_acc_s=cls["dom_acc_s"], zs_norm=cls["zs_norm"],
@@ -399,7 +404,7 @@ class DRRDN(AdversarialModel):
         return self.record(**values)
 
     def alternating_step(self, x_all, y_all, n):
-        """Algorithm 1's three updates (see the module doc). Returns (tape-1 terms, update-3 terms, MI)."""
+        """Algorithm 1's three updates (see the module doc). Returns (classifier terms, Eq. 11 terms, MI)."""
         with tf.GradientTape() as tape:
             z, z_s, z_i = self.representations(x_all, encoder_grad_i=self.bc_encoder_scale())   # line 5
             cls = self.classifier_terms(z_s, z_i, y_all, n)                                     # line 6
@@ -408,7 +413,7 @@ class DRRDN(AdversarialModel):
         self.extra_discriminator_steps(tf.stop_gradient(z_s), tf.stop_gradient(z_i), n)
 
         with tf.GradientTape() as tape:                             # line 8: T maximises Eq. 9
-            mi, mi_objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
+            mi, mi_objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), shuffle=T_SHUFFLE)
             mine_loss = -mi_objective
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
         self.update_mine_average(mean_exp)
@@ -418,7 +423,7 @@ class DRRDN(AdversarialModel):
         # Lines 7-9 see the representations again, through the g, d_s, d_i that line 6 just moved.
         with tf.GradientTape() as tape:                             # lines 7-9: Eq. 11
             dis = self.disentangler_terms(*self.representations(x_all), n)
-            disentangler_loss = self.objective(dis)
+            disentangler_loss = self.disentangler_objective(dis)
         self.minimize(tape, disentangler_loss, self.disentangler_variables(), self.disentangler_optimizer)
         return cls, dis, mi
 
@@ -433,7 +438,7 @@ class DRRDN(AdversarialModel):
         sg(z_s), sg(z_i)) is the only one that reaches psi. Returns (classifier terms, Eq. 11 terms, MI)."""
         with tf.GradientTape() as tape:
             cls, dis, mine = self.single_terms(x_all, y_all, n)
-            total = cls["ce"] + cls["bc"] + self.objective(dis) - mine["objective"]
+            total = cls["ce"] + cls["bc"] + self.disentangler_objective(dis) - mine["objective"]
         grads = self.replica_gradients(tape, total, self.trainable_variables)
         psi = {id(v) for v in self.mine.trainable_variables}
         self.apply(self.optimizer, [(g, v) for g, v in grads if id(v) not in psi])
@@ -450,7 +455,7 @@ class DRRDN(AdversarialModel):
         z_i_bc = self.d_i(scale_gradient(z, self.bc_encoder_scale()))
         cls = self.classifier_terms(z_s, z_i_bc, y_all, n)
         dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True)
-        bound, objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), salt=1)
+        bound, objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), shuffle=T_SHUFFLE)
         return cls, dis, {"bound": bound, "objective": objective, "mean_exp": mean_exp, "z_s": z_s, "z_i": z_i}
 
     def extra_discriminator_steps(self, z_s, z_i, n) -> None:
@@ -517,18 +522,6 @@ class DRRDN(AdversarialModel):
                 "probe_every": self.probe_every, "disentangled_dim": self.disentangled_dim,
                 "discriminator_units": list(self.discriminator_units), "mine_units": list(self.mine_units),
                 "reconstructor_units": list(self.reconstructor_units)}
-
-
-def global_batch(z):
-    """Under tf.distribute, this replica's [2n, D] (natural then adversarial halves) gathered from every
-    replica into the one-device order [2Rn, D] (all natural halves, then all adversarial); else z."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return z
-    replicas = ctx.num_replicas_in_sync
-    g = ctx.all_gather(z[None], axis=0)                      # [R, 2n, D]
-    g = tf.reshape(g, [replicas, 2, -1, tf.shape(z)[-1]])    # [R, 2, n, D]
-    return tf.reshape(tf.transpose(g, [1, 0, 2, 3]), [-1, tf.shape(z)[-1]])
 
 
 class AlignmentRamp(keras.callbacks.Callback):

@@ -29,9 +29,8 @@ def alignment_loss(natural_logits, adversarial_logits, form: str = "confusion"):
     """Eq. 7: d_s's loss against a fixed c_i*; its optimum aligns p(z_s) and p(z'_s) (Proposition 1).
 
     form="minimax" is Eq. 7 as printed, E[log c_i(z_s)] + E[log(1 - c_i(z'_s))] = -(Eq. 6 on z_s). Because
-    d_s moves both z_s and z'_s, it is unbounded below (swapping the two domains wins): in our runs it
-    drove the encoder to a dead representation within one epoch, even at eps = 0 where both domains are
-    the same images. form="confusion" (default) is the domain-confusion form, the cross-entropy of c_i on
+    d_s moves both z_s and z'_s, it is unbounded below (swapping the two domains wins; docs/design_notes.md
+    has what it did to training). form="confusion" (default) is the domain-confusion form, the cross-entropy of c_i on
     z_s and z'_s against the target 1/2: -1/2 E[log c_i + log(1 - c_i)] over both. It is bounded below by
     2 log 2, reached exactly when c_i* = 1/2 everywhere, i.e. at the same fixed point, p(z_s) = p(z'_s).
     form="one_sided" is the GAN generator's form on the adversarial side only, -E[log c_i(z'_s)]: it moves

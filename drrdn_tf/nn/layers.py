@@ -2,9 +2,8 @@
 
 Sizes the paper defers to its supplement are ours (all dense, as the paper says):
   - Disentangler d_s / d_i: one linear Dense(D), D = the encoder's feature width by default, so c_s sees
-    a vector of the same width as the baselines' classifier does and can be exactly the same head.
-    (With a ReLU output, d_s died within 2 epochs under the alignment term of Eq. 7 in our MNIST runs,
-    even at eps = 0; linear, the same run learned steadily. c_s starts with a ReLU layer anyway.)
+    a vector of the same width as the baselines' classifier does and can be exactly the same head
+    (linear, not ReLU: docs/design_notes.md). c_s starts with a ReLU layer anyway.
   - Classifier c_s (and the baselines' head): `backbones.head_for(backbone)` — TRADES' 200-200 MLP with
     dropout 0.5 for SmallCNN, a single dense layer for WRN.
   - DomainDiscriminator c_i: Dense(256)-ReLU-Dense(1) -> logit of "natural" (c_i in [0, 1] is its sigmoid),

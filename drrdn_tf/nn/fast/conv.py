@@ -1,15 +1,12 @@
 """A drop-in `Conv2D` that computes the same function as `keras.layers.Conv2D` faster on CPUs.
 
-Two changes, both measured on this project's 2-core x86 CPU (TF 2.21 with oneDNN; see BENCHMARKS.md):
-  * the bias is added as `outputs + bias` (a [C_out] vector broadcast over the last axis). Keras adds it
-    reshaped to [1, 1, 1, C_out]; TensorFlow's graph rewrites then fuse the bias gradient into oneDNN's
-    filter-gradient kernel (_MklNativeConv2DBackpropFilterWithBias), which was ~20% slower for the SmallCNN's
-    forward + weight gradients at batch 256 than the plain filter gradient plus a separate sum.
+Two changes (why, with the measurements: docs/design_notes.md, "Performance"; BENCHMARKS.md):
+  * the bias is added as `outputs + bias` (a [C_out] vector broadcast over the last axis), which keeps
+    TensorFlow's graph rewrites from fusing the bias gradient into oneDNN's filter-gradient kernel.
   * for convolutions with few input channels (an image's first layer: 1 for MNIST, 3 for CIFAR-10), stride 1,
     no dilation, on CPU: the gradient with respect to the *input* — what every PGD step needs — is computed
-    as one matmul and a col2im (summing the k*k shifted products), compiled with XLA. oneDNN's
-    backward-data kernel for 1 input channel ran at ~20 GFLOP/s, ~15% of a whole SmallCNN PGD step; this
-    way it costs about a quarter of that. The forward pass and the kernel gradient are TensorFlow's own.
+    as one matmul and a col2im (summing the k*k shifted products), compiled with XLA. The forward pass and
+    the kernel gradient are TensorFlow's own.
 
 Weights, config and serialisation are those of keras.layers.Conv2D (the class is registered, so `.keras`
 files name `drrdn_tf>Conv2D`); models saved with the stock layer load unchanged.

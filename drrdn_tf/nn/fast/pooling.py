@@ -1,16 +1,9 @@
-"""A drop-in `MaxPooling2D` whose gradient does not depend on a graph rewrite that TensorFlow makes at random.
+"""A drop-in `MaxPooling2D` whose gradient does not depend on a graph rewrite that TensorFlow makes at random
+(on CPU, TF 2.21 rewrites each `MaxPoolGrad` to oneDNN's kernel or not, per process; docs/design_notes.md).
 
-Measured on this project's 2-core x86 CPU (TF 2.21 with oneDNN; profiles with tf.profiler's op table): in a
-compiled PGD loop on the SmallCNN, each `MaxPoolGrad` node is *either* rewritten to oneDNN's
-`_MklNativeMaxPoolGrad` *or* left as TensorFlow's own `MaxPoolGrad` kernel, differently from one process (and
-one tf.function) to the next. The stock kernel took ~1.3 ms per call for the first pool (128 x 24 x 24 x 32)
-and made a PGD step ~20-35% slower: the "speed modes" our benchmarks saw (17 ms vs 21-23 ms per step for the
-same function).
-
-Here the 2x2, stride-2 case (the SmallCNN's pools) has its own gradient: the incoming gradient goes to the
+The 2x2, stride-2 case (the SmallCNN's pools) has its own gradient: the incoming gradient goes to the
 first maximum of each window in row-major order, as TensorFlow's kernels do, in one XLA-compiled
-elementwise pass: slower than oneDNN's kernel (by ~0.5 ms per call for the first pool at batch 128) but
-faster than TensorFlow's own, and the same in every process. The forward pass is TensorFlow's. Other pool
+elementwise pass, with the same cost in every process. The forward pass is TensorFlow's. Other pool
 shapes, other layouts and accelerators use keras' own implementation. Weights (none), config and
 serialisation are keras.layers.MaxPooling2D's.
 """
