@@ -24,7 +24,7 @@ def test_one_and_two_replicas_give_the_same_epoch():
     batch of 32) on real MNIST: on one device and on a MirroredStrategy over 2 logical CPUs, the metrics and the
     updated weights agree."""
     methods = ("drrdn", "drrdn_knobs", "standard", "madry", "trades")
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "dist_check.py"), *methods],
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "training", "dist_check.py"), *methods],
                          capture_output=True, text=True, timeout=900, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
