@@ -10,11 +10,11 @@ The folder is written next to its final path and renamed into place, so it is ne
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
+
+from drrdn_tf.files import write_atomically
 
 SIGNATURE = "serving_default"
 
@@ -28,8 +28,6 @@ def export_savedmodel(model: keras.Model, path: str) -> str:
     if shape is None:
         raise ValueError("export needs a built model with a known input shape: call the model on a batch first")
     path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -40,19 +38,7 @@ def export_savedmodel(model: keras.Model, path: str) -> str:
 
     archive.add_endpoint(SIGNATURE, serve, input_signature=[
         tf.TensorSpec((None,) + tuple(shape), tf.float32, name="images")])
-    tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=parent)
-    try:
-        archive.write_out(tmp, verbose=False)
-        old = None
-        if os.path.exists(path):
-            old = path + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_atomically(path, lambda tmp: archive.write_out(tmp, verbose=False), directory=True)
     return path
 
 

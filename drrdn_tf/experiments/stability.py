@@ -286,7 +286,7 @@ def existing_runs(output_dir: str) -> List[tuple]:
 def write_report(output_dir: str) -> List[dict]:
     """summary.json, table.md, README.md and curves.png from every run folder of the study; returns the rows."""
     from drrdn_tf import plots
-    from drrdn_tf.files import read_json, write_json
+    from drrdn_tf.files import read_json, write_json, write_text
     rows, histories = [], {}
     runs = existing_runs(output_dir)
     for rung, seed in runs:
@@ -301,10 +301,8 @@ def write_report(output_dir: str) -> List[dict]:
                 "steady_points": STEADY_POINTS,
                 "rungs": {r: dataclasses.asdict(RUNGS[r]) for r in dict.fromkeys(r for r, _ in runs)},
                 "runs": rows, "means": mean_rows(rows)})
-    with open(os.path.join(output_dir, "table.md"), "w") as f:
-        f.write(table_markdown(rows))
-    with open(os.path.join(output_dir, "README.md"), "w") as f:
-        f.write(readme(rows, output_dir))
+    write_text(os.path.join(output_dir, "table.md"), table_markdown(rows))
+    write_text(os.path.join(output_dir, "README.md"), readme(rows, output_dir))
     if histories:
         try:
             plots.save(curves_figure(histories), os.path.join(output_dir, "curves.png"))
