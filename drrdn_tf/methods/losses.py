@@ -1,7 +1,7 @@
 """The paper's loss terms, one function per equation, on tensors (no variables, no routing).
 
 Which parameters each term may move (its superscript in the paper) is decided by the caller
-(`methods/drrdn.py`): these functions only compute values. All return float32 scalars averaged over
+(`methods/drrdn/model.py`): these functions only compute values. All return float32 scalars averaged over
 the local batch.
 """
 

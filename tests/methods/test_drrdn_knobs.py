@@ -11,6 +11,7 @@ from conftest import tiny_drrdn
 from drrdn_tf import data
 from drrdn_tf.methods import losses
 from drrdn_tf.methods.drrdn import AlignmentRamp, ScaledSchedule, dann_ramp, scale_gradient
+from drrdn_tf.methods.drrdn import single_pass
 from test_drrdn import SUPERSCRIPTS, alternating_routing, groups_moved
 
 KNOBS = {
@@ -62,7 +63,7 @@ def test_single_formulation_routing_under_every_knob(name, batch):
 
     def term(part, key, sign=1.0):
         def f():
-            cls, dis, mine = m.single_terms(x_all, y_all, n)
+            cls, dis, mine = single_pass.single_terms(m, x_all, y_all, n)
             return sign * {"cls": cls, "dis": dis, "mine": mine}[part][key]
         return f
     moved = {"ce": groups_moved(m, term("cls", "ce"), everything),

@@ -24,7 +24,8 @@ formulation="single": one forward pass, one tape, one gradient: the sum of every
 Routing inside a tape uses stop-gradients: L_BC sees sg(z_s) (it trains c_i on z_s but must not move d_s)
 and reaches the encoder through z_i scaled by `bc_encoder_weight`; MI and L_REC see d_s(sg(z)), d_i(sg(z))
 (they must not move the encoder). In the alternating form c_s and c_i are not in update 3's variables, so
-L_ENT and L_ADV cannot move them. `tests/test_drrdn.py` checks all of this for every formulation and knob.
+L_ENT and L_ADV cannot move them. `tests/methods/test_drrdn.py` and
+`tests/methods/test_drrdn_knobs.py` check all of this for every formulation and knob.
 """
 
 from __future__ import annotations
@@ -37,49 +38,14 @@ import tensorflow as tf
 from drrdn_tf.distribute import gather_global_batch
 from drrdn_tf.methods import losses
 from drrdn_tf.config import ALIGNMENT_FORMS, ALIGNMENT_RAMPS as RAMPS, FORMULATIONS
+from drrdn_tf.methods.drrdn import diagnostics, single_pass
+from drrdn_tf.methods.drrdn.schedules import AlignmentRamp, optimizer_copy, scale_gradient
 from drrdn_tf.nn.layers import Classifier, Disentangler, DomainDiscriminator, MineStatistics, Reconstructor
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs, variables_of
 
-#: gradient norms on the encoder measured every `probe_every` steps (effective: weights included).
-PROBED_TERMS = ("ce", "bc", "adv", "ent")
 #: MINE's marginal pairs (z_s, shuffled z_i) use one shuffle per training step and per side of Eq. 9's game,
 #: so T's update and the disentanglers' see independent shuffles (seeded by the step: reproducible).
 T_SHUFFLE, DISENTANGLER_SHUFFLE = 1, 2
-
-
-def scale_gradient(x, weight):
-    """x in the forward pass; weight * (upstream gradient) in the backward pass. weight 0 stops it."""
-    if isinstance(weight, (int, float)) and weight == 0:
-        return tf.stop_gradient(x)
-    if isinstance(weight, (int, float)) and weight == 1:
-        return x
-    return weight * x + (1.0 - weight) * tf.stop_gradient(x)
-
-
-def dann_ramp(progress):
-    """DANN's schedule 2 / (1 + exp(-10 p)) - 1 for progress p in [0, 1] (0 -> 0, 1 -> ~1)."""
-    p = tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)
-    return 2.0 / (1.0 + tf.exp(-10.0 * p)) - 1.0
-
-
-@keras.saving.register_keras_serializable(package="drrdn_tf")
-class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """`multiplier` times another learning rate (a float or a schedule read at step // step_divisor): the
-    disentangler update's rate, or that of an optimizer applied step_divisor times per training step."""
-
-    def __init__(self, base, multiplier: float = 1.0, step_divisor: int = 1):
-        if isinstance(base, dict):
-            base = keras.optimizers.schedules.deserialize(base)
-        self.base, self.multiplier, self.step_divisor = base, float(multiplier), int(step_divisor)
-
-    def __call__(self, step):
-        if not callable(self.base):
-            return self.multiplier * self.base
-        return self.multiplier * self.base(step // self.step_divisor)
-
-    def get_config(self):
-        base = self.base if not callable(self.base) else keras.optimizers.schedules.serialize(self.base)
-        return {"base": base, "multiplier": self.multiplier, "step_divisor": self.step_divisor}
 
 
 @keras.saving.register_keras_serializable(package="drrdn_tf")
@@ -123,6 +89,8 @@ class DRRDN(AdversarialModel):
     tf.data.Dataset of (float32 images [B, H, W, C] in [0, 1], int labels [B]).
     """
 
+    T_SHUFFLE, DISENTANGLER_SHUFFLE = T_SHUFFLE, DISENTANGLER_SHUFFLE
+
     def __init__(self, encoder, num_classes: int, lambda_mi: float = 0.0, lambda_rec: float = 0.0,
                  lambda_adv: float = 0.0, lambda_ent: float = 0.0, bc_encoder_weight: float = 0.0,
                  ce_adv_weight: float = 1.0, alignment: str = "confusion", alignment_ramp: str = "none",
@@ -165,7 +133,7 @@ class DRRDN(AdversarialModel):
         self.reconstructor_units = tuple(reconstructor_units)
         self.train_metric_names = ("loss", "ce", "bc", "adv", "ent", "mi", "rec", "acc", "adv_acc", "dom_acc",
                                    "dom_acc_s", "zs_norm", "ramp") + \
-            (tuple(f"gnorm_{t}" for t in PROBED_TERMS) if self.probe_every else ())
+            (tuple(f"gnorm_{t}" for t in diagnostics.PROBED_TERMS) if self.probe_every else ())
         super().__init__(encoder, num_classes, **kwargs)
 
     # ------------------------------------------------------------------ modules
@@ -224,7 +192,7 @@ class DRRDN(AdversarialModel):
         # The extra c_i updates (discriminator_steps > 1) have their own copy of `optimizer`, whose schedule
         # reads its step count divided by their number, so that it follows the main schedule.
         extra = self.discriminator_steps - 1
-        self.discriminator_optimizer = self.optimizer_copy(optimizer, 1.0, None, step_divisor=extra) \
+        self.discriminator_optimizer = optimizer_copy(optimizer, 1.0, None, step_divisor=extra) \
             if extra else None
         super().compile(optimizer=optimizer, **kwargs)
         self._compile_args.disentangler_optimizer = self.disentangler_optimizer
@@ -233,21 +201,7 @@ class DRRDN(AdversarialModel):
     def default_disentangler_optimizer(self, optimizer):
         """A copy of `optimizer` with the learning rate scaled by `disentangler_lr_mult` and, if set, the
         momentum `disentangler_momentum`."""
-        return self.optimizer_copy(optimizer, self.disentangler_lr_mult, self.disentangler_momentum)
-
-    @staticmethod
-    def optimizer_copy(optimizer, lr_mult: float, momentum: Optional[float], step_divisor: int = 1):
-        """A new optimizer of `optimizer`'s class and config, learning rate x lr_mult (read at its step count
-        // step_divisor), momentum replaced if not None."""
-        cfg = optimizer.get_config()
-        if lr_mult != 1.0 or step_divisor != 1:
-            cfg["learning_rate"] = ScaledSchedule(cfg["learning_rate"], lr_mult, step_divisor)
-        if momentum is not None:
-            if "momentum" not in cfg:
-                raise ValueError(f"disentangler_momentum needs an optimizer with momentum (SGD), got "
-                                 f"{type(optimizer).__name__}")
-            cfg["momentum"] = momentum
-        return optimizer.__class__.from_config(cfg)
+        return optimizer_copy(optimizer, self.disentangler_lr_mult, self.disentangler_momentum)
 
     def optimizer_groups(self):
         # `optimizer` is built on every trainable variable, as Keras' own loading code expects.
@@ -433,30 +387,8 @@ class DRRDN(AdversarialModel):
         return any((self.lambda_adv, self.lambda_ent, self.lambda_mi, self.lambda_rec))
 
     def single_step(self, x_all, y_all, n):
-        """Every term in one forward pass and one gradient. Each still moves only its superscript: c_i, c_s and
-        T appear frozen (`call_frozen`) in the terms that must not move them, and T's own term (-MI on
-        sg(z_s), sg(z_i)) is the only one that reaches psi. Returns (classifier terms, Eq. 11 terms, MI)."""
-        with tf.GradientTape() as tape:
-            cls, dis, mine = self.single_terms(x_all, y_all, n)
-            total = cls["ce"] + cls["bc"] + self.disentangler_objective(dis) - mine["objective"]
-        grads = self.replica_gradients(tape, total, self.trainable_variables)
-        psi = {id(v) for v in self.mine.trainable_variables}
-        self.apply(self.optimizer, [(g, v) for g, v in grads if id(v) not in psi])
-        self.apply(self.mine_optimizer, [(g, v) for g, v in grads if id(v) in psi])
-        self.update_mine_average(mine["mean_exp"])
-        self.extra_discriminator_steps(tf.stop_gradient(mine["z_s"]), tf.stop_gradient(mine["z_i"]), n)
-        return cls, dis, mine["bound"]
-
-    def single_terms(self, x_all, y_all, n):
-        """The single formulation's terms from one forward pass of [x; x'] (2n images): the classifier terms
-        (Eqs. 4, 6), Eq. 11's terms against frozen c_i, c_s, T, and T's own estimate (on sg(z_s), sg(z_i))."""
-        z = self.features(x_all, training=True)
-        z_s, z_i = self.d_s(z), self.d_i(z)
-        z_i_bc = self.d_i(scale_gradient(z, self.bc_encoder_scale()))
-        cls = self.classifier_terms(z_s, z_i_bc, y_all, n)
-        dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True)
-        bound, objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), shuffle=T_SHUFFLE)
-        return cls, dis, {"bound": bound, "objective": objective, "mean_exp": mean_exp, "z_s": z_s, "z_i": z_i}
+        """The single formulation's step (`single_pass.single_step`)."""
+        return single_pass.single_step(self, x_all, y_all, n)
 
     def extra_discriminator_steps(self, z_s, z_i, n) -> None:
         """discriminator_steps - 1 more updates of c_i alone on L_BC (Eq. 6) with fixed features [2n, D_s]."""
@@ -468,34 +400,8 @@ class DRRDN(AdversarialModel):
             self.minimize(tape, bc, self.c_i.trainable_variables, self.discriminator_optimizer)
 
     def probe(self, x_all, y_all, n) -> None:
-        """Every `probe_every` steps: the norm of each term's effective (weighted) gradient on the encoder,
-        recorded into the gnorm_* trackers (their epoch value is the mean over the probed steps). Under
-        tf.distribute each replica measures its own local-batch gradient (a collective cannot run inside the
-        probe's conditional), and the logs average these norms over replicas."""
-        every = tf.constant(self.probe_every, tf.int64)
-        due = tf.equal(tf.math.floormod(tf.cast(self.optimizer.iterations, tf.int64) - 1, every), 0)
-
-        def measure():
-            theta = self.encoder.trainable_variables
-            with tf.GradientTape(persistent=True) as tape:
-                z, z_s, z_i = self.representations(x_all)
-                cls = self.classifier_terms(z_s, z_i, y_all, n, training=False)
-                dis = self.disentangler_terms(z, z_s, z_i, n, frozen=True, with_mi_rec=False)
-                weighted = {"ce": (1.0, cls["ce"]),
-                            "bc": (self.bc_encoder_weight, self.bc_encoder_scale() * cls["bc"]),
-                            "adv": (self.lambda_adv, self.adv_weight() * dis["adv"]),
-                            "ent": (self.lambda_ent, self.lambda_ent * dis["ent"])}
-            # A term whose weight is 0 has a zero gradient: no backward pass for it.
-            norms = [tf.linalg.global_norm([g if g is not None else tf.zeros_like(v)
-                                            for g, v in zip(tape.gradient(weighted[t][1], theta), theta)])
-                     if weighted[t][0] else tf.constant(0.0) for t in PROBED_TERMS]
-            del tape
-            return tf.stack(norms)
-
-        norms = tf.cond(due, measure, lambda: tf.zeros([len(PROBED_TERMS)]))
-        weight = tf.cast(due, tf.float32)
-        for i, t in enumerate(PROBED_TERMS):
-            self._trackers[f"gnorm_{t}"].update_state(norms[i], sample_weight=weight)
+        """Every `probe_every` steps, the encoder-gradient norm of each term (`diagnostics.probe`)."""
+        diagnostics.probe(self, x_all, y_all, n)
 
     # ------------------------------------------------------------------ fit
 
@@ -522,25 +428,3 @@ class DRRDN(AdversarialModel):
                 "probe_every": self.probe_every, "disentangled_dim": self.disentangled_dim,
                 "discriminator_units": list(self.discriminator_units), "mine_units": list(self.mine_units),
                 "reconstructor_units": list(self.reconstructor_units)}
-
-
-class AlignmentRamp(keras.callbacks.Callback):
-    """Sets `model.ramp` before every batch to DANN's 2/(1+exp(-10p))-1, p = (epoch + batch/steps - start) /
-    (epochs - start) clipped to [0, 1]: 0 until epoch `start` (e.g. the end of the eps warm-up), ~1 at the end."""
-
-    def __init__(self, start_epoch: int, epochs: int):
-        super().__init__()
-        self.start, self.epochs = int(start_epoch), int(epochs)
-        self.epoch, self.steps = 0, None
-
-    def value(self, epoch: float) -> float:
-        span = max(self.epochs - self.start, 1)
-        return float(dann_ramp((epoch - self.start) / span))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        self.steps = self.params.get("steps") if self.params else None
-
-    def on_train_batch_begin(self, batch, logs=None):
-        frac = batch / self.steps if self.steps else 0.0
-        self.model.ramp.assign(self.value(self.epoch + frac))
