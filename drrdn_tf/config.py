@@ -109,7 +109,8 @@ def default_of(name: str):
 
 
 def settings_for(dataset: str, **overrides) -> Settings:
-    """The defaults of `dataset` (its registry entry), with `overrides` applied. Raises ValueError for an unknown name/field."""
+    """The defaults of `dataset` (its registry entry), with `overrides` applied. Raises ValueError for an
+    unknown name or field."""
     spec = datasets.get(dataset)
     fields = {f.name for f in dataclasses.fields(Settings)}
     unknown = set(overrides) - fields

@@ -63,7 +63,7 @@ RUNGS: Dict[str, Rung] = {
                          dict(method="madry", eps_warmup_epochs=0)),
     "eq4+bc": Rung("extra terms off but L_BC into the encoder at 1", {**EXTRAS_OFF, "bc_encoder_weight": 1.0}),
     "eq4+adv": Rung("extra terms off but L_ADV (confusion) at 1", {**EXTRAS_OFF, "lambda_adv": 1.0}),
-    "eq4_a1+adv": Rung("the default (adversarial CE weight 1) plus L_ADV (confusion) at 1: does Eq. 7 add robustness?",
+    "eq4_a1+adv": Rung("the default (adversarial CE weight 1) plus L_ADV (confusion) at 1",
                        {**EXTRAS_OFF, "ce_adv_weight": 1.0, "lambda_adv": 1.0}),
     "eq4+adv0.1": Rung("extra terms off but L_ADV (confusion) at 0.1", {**EXTRAS_OFF, "lambda_adv": 0.1}),
     "eq4+adv_ramp": Rung("L_ADV 0.1 with the DANN ramp from the end of the warm-up",

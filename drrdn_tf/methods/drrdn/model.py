@@ -262,8 +262,8 @@ class DRRDN(AdversarialModel):
         return self.lambda_adv if self.alignment_ramp == "none" else self.lambda_adv * self.ramp
 
     def classifier_terms(self, z_s, z_i, y_all, n, training=True):
-        """The classifiers' terms (update 1) on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images): Eq. 4 and Eq. 6,
-        plus the diagnostics (c_i's accuracy on z_i and on z_s, the mean norm of z_s)."""
+        """The classifiers' terms (update 1) on the representations z_s, z_i [2n, D_s] of [x; x'] (2n images):
+        Eq. 4 and Eq. 6, plus the diagnostics (c_i's accuracy on z_i and on z_s, the mean norm of z_s)."""
         logits = self.c_s(z_s, training=training)
         alpha = self.ce_adv_weight
         ce = ((1.0 - alpha) * losses.classification_loss(y_all[:n], logits[:n])
@@ -297,7 +297,8 @@ class DRRDN(AdversarialModel):
             z_fixed = tf.stop_gradient(z)
             zs_d, zi_d = self.d_s(z_fixed), self.d_i(z_fixed)
             if self.lambda_mi:
-                terms["mi"], terms["mi_objective"], _ = self.mine_estimate(zs_d, zi_d, shuffle=DISENTANGLER_SHUFFLE, frozen=frozen)
+                terms["mi"], terms["mi_objective"], _ = self.mine_estimate(zs_d, zi_d, shuffle=DISENTANGLER_SHUFFLE,
+                                                                           frozen=frozen)
             if self.lambda_rec:
                 terms["rec"] = losses.reconstruction_loss(self.reconstructor((zs_d, zi_d)), z_fixed)
         return terms
@@ -367,7 +368,8 @@ class DRRDN(AdversarialModel):
         self.extra_discriminator_steps(tf.stop_gradient(z_s), tf.stop_gradient(z_i), n)
 
         with tf.GradientTape() as tape:                             # line 8: T maximises Eq. 9
-            mi, mi_objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i), shuffle=T_SHUFFLE)
+            mi, mi_objective, mean_exp = self.mine_estimate(tf.stop_gradient(z_s), tf.stop_gradient(z_i),
+                                                            shuffle=T_SHUFFLE)
             mine_loss = -mi_objective
         self.minimize(tape, mine_loss, self.mine.trainable_variables, self.mine_optimizer)
         self.update_mine_average(mean_exp)
