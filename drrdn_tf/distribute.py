@@ -70,7 +70,8 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 def gather_global_batch(z):
     """For statistics over the global batch inside a replica step (MINE, Eq. 9): under tf.distribute, this
-    replica's [2n, D] (natural then adversarial halves) gathered from every replica into the one-device order [2Rn, D] (all natural halves, then all adversarial); else z."""
+    replica's [2n, D] (natural then adversarial halves) gathered from every replica into the one-device
+    order [2Rn, D] (all natural halves, then all adversarial); else z."""
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return z
