@@ -23,7 +23,8 @@ from typing import Callable, List
 import numpy as np
 import tensorflow as tf
 
-from drrdn_tf.attacks.pgd import ce_loss, project, same_shape
+from drrdn_tf.attacks.base import Attack, LinfBall, per_example, same_shape, stateless_seed
+from drrdn_tf.attacks.losses import ce_loss, dlr_loss, targeted_dlr_loss
 
 RHO = 0.75
 ALPHA = 0.75
@@ -40,30 +41,7 @@ def checkpoints(steps: int) -> List[int]:
     return sorted({int(math.ceil(round(pj * steps, 6))) for pj in p if pj * steps <= steps})
 
 
-def _top(logits, k: int):
-    return tf.math.top_k(logits, k=k, sorted=True).values
-
-
-def dlr_loss(labels, logits):
-    """Per-example DLR loss [B]: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12). Needs K >= 3."""
-    labels = tf.cast(labels, tf.int32)
-    onehot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
-    z_y = tf.reduce_sum(onehot * logits, -1)
-    z_other = tf.reduce_max(logits - onehot * 1e9, -1)
-    top = _top(logits, 3)
-    return -(z_y - z_other) / (top[:, 0] - top[:, 2] + 1e-12)
-
-
-def targeted_dlr_loss(labels, targets, logits):
-    """Per-example targeted DLR loss [B]: -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12). Needs K >= 4."""
-    num_classes = tf.shape(logits)[-1]
-    z_y = tf.reduce_sum(tf.one_hot(tf.cast(labels, tf.int32), num_classes, dtype=logits.dtype) * logits, -1)
-    z_t = tf.reduce_sum(tf.one_hot(tf.cast(targets, tf.int32), num_classes, dtype=logits.dtype) * logits, -1)
-    top = _top(logits, 4)
-    return -(z_y - z_t) / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
-
-
-class APGD:
+class APGD(Attack):
     """Untargeted APGD: `APGD(model_fn, eps, steps=100, loss="ce"|"dlr").perturb(images, labels) -> x'`.
 
     Args:
@@ -88,9 +66,9 @@ class APGD:
                              f"alpha={alpha} (need eps >= 0, steps >= 1, restarts >= 1, rho and alpha in (0, 1])")
         if loss not in self.losses:
             raise ValueError(f"unknown {type(self).__name__} loss {loss!r}: choose one of {', '.join(self.losses)}")
-        self.model_fn, self.eps, self.steps, self.restarts = model_fn, float(eps), int(steps), int(restarts)
-        self.loss, self.rho, self.alpha, self.seed = loss, float(rho), float(alpha), seed
-        self._rng = np.random.default_rng(seed)
+        super().__init__(model_fn, eps, seed)
+        self.steps, self.restarts = int(steps), int(restarts)
+        self.loss, self.rho, self.alpha = loss, float(rho), float(alpha)
         lengths = np.zeros(self.steps + 1, np.float32)
         w = checkpoints(self.steps)
         for prev, cur in zip(w[:-1], w[1:]):
@@ -103,10 +81,9 @@ class APGD:
 
     # ------------------------------------------------------------------ description
 
-    def get_config(self) -> dict:
-        return {"name": self.name, "norm": "linf", "eps": self.eps, "steps": self.steps, "restarts": self.restarts,
-                "loss": self.loss, "rho": self.rho, "alpha": self.alpha, "initial_step": 2 * self.eps,
-                "checkpoints": checkpoints(self.steps), "seed": self.seed}
+    def settings(self) -> dict:
+        return {"steps": self.steps, "restarts": self.restarts, "loss": self.loss, "rho": self.rho,
+                "alpha": self.alpha, "initial_step": 2 * self.eps, "checkpoints": checkpoints(self.steps)}
 
     def _per_example_loss(self, labels, targets, logits):
         if self.targeted:
@@ -120,7 +97,9 @@ class APGD:
     # ------------------------------------------------------------------ one run (compiled)
 
     def _run_impl(self, images, labels, fooled_before, target_rank, seed, restart, eps):
-        """One APGD run from a random start; returns (x', fooled by this run [B])."""
+        """One APGD run from the uniform random start of (seed, restart): returns x' [B, H, W, C] in the ball,
+        fooled by this run bool [B] and the final step sizes eta [B]. The loop stops once every example is
+        fooled (by this run or, `fooled_before` [B], by an earlier one)."""
         labels = tf.cast(labels, tf.int32)
         batch = tf.shape(images)[0]
         if self.targeted:
@@ -140,11 +119,8 @@ class APGD:
             wrong = tf.not_equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
             return tf.cast(loss, tf.float32), grad, wrong
 
-        def per_example(mask):
-            return tf.reshape(mask, [-1, 1, 1, 1])
-
-        noise = tf.random.stateless_uniform(tf.shape(images), tf.stack([seed, restart]), -1.0, 1.0)
-        x0 = project(images + eps * noise, images, eps)
+        ball = LinfBall(images, eps)
+        x0 = ball.start("uniform", stateless_seed(seed, restart))
         loss0, grad0, wrong0 = value_and_grad(x0)
         eta = tf.fill([batch], 2.0 * eps)
         state = dict(
@@ -161,8 +137,8 @@ class APGD:
             t = s["t"]
             x, x_prev = s["x"], s["x_prev"]
             alpha = tf.where(tf.equal(t, 0), 1.0, self.alpha)
-            z = project(x + per_example(s["eta"]) * tf.sign(s["grad"]), images, eps)
-            x_new = project(x + alpha * (z - x) + (1.0 - alpha) * (x - x_prev), images, eps)
+            z = ball.step(x, s["grad"], per_example(s["eta"]))
+            x_new = ball.project(x + alpha * (z - x) + (1.0 - alpha) * (x - x_prev))
             loss, grad, wrong = value_and_grad(x_new)
             newly = tf.logical_and(wrong, tf.logical_not(s["fooled"]))
             x_adv = tf.where(per_example(newly), x_new, s["x_adv"])
@@ -172,7 +148,7 @@ class APGD:
             x_max = tf.where(per_example(improved), x_new, s["x_max"])
             grad_max = tf.where(per_example(improved), grad, s["grad_max"])
             f_max = tf.where(improved, loss, s["f_max"])
-            # Checkpoint after t + 1 steps?
+            # A checkpoint after t + 1 steps halves eta where too few steps improved or the best loss stalled.
             length = lengths[t + 1]
             at_checkpoint = length > 0
             few_successes = count < self.rho * length
@@ -196,9 +172,6 @@ class APGD:
 
     # ------------------------------------------------------------------ entry point
 
-    def next_seed(self) -> int:
-        return int(self._rng.integers(0, 2 ** 31 - 1))
-
     def perturb(self, images, labels, seed=None):
         """images float32 [B, H, W, C] in [0, 1], labels int [B] -> adversarial images of the same shape.
 
@@ -206,7 +179,7 @@ class APGD:
         example of the batch is fooled. `self.last_fooled` holds the per-example result (numpy bool [B]) and
         `self.last_step_size` the step sizes at the end of the last run (numpy [B]).
         """
-        seed = (self.next_seed() if seed is None else int(seed)) % (2 ** 31 - 1)
+        seed = self.call_seed(seed)
         images = tf.convert_to_tensor(images, tf.float32)
         labels = tf.convert_to_tensor(labels, tf.int32)
         logits = self._logits(images)
@@ -222,7 +195,7 @@ class APGD:
                 break
             x, wrong, eta = self._run(images, labels, fooled, tf.constant(rank, tf.int32),
                                       tf.constant(seed, tf.int32), tf.constant(restart, tf.int32), eps)
-            x_out = tf.where(tf.reshape(fooled, [-1, 1, 1, 1]), x_out, x)
+            x_out = tf.where(per_example(fooled), x_out, x)
             fooled = tf.logical_or(fooled, wrong)
             self.last_step_size = eta.numpy()
         self.last_fooled = fooled.numpy()
@@ -263,11 +236,4 @@ def apgd_ce(model_fn: Callable, eps: float, steps: int = 100, restarts: int = 1,
     return attack
 
 
-def apgd_dlr(model_fn: Callable, eps: float, steps: int = 100, restarts: int = 1, seed=None) -> APGD:
-    """Untargeted APGD with the DLR loss."""
-    attack = APGD(model_fn, eps, steps=steps, restarts=restarts, loss="dlr", seed=seed)
-    attack.name = "apgd-dlr"
-    return attack
-
-
-__all__ = ["APGD", "APGDT", "apgd_ce", "apgd_dlr", "checkpoints", "dlr_loss", "targeted_dlr_loss"]
+__all__ = ["APGD", "APGDT", "apgd_ce", "checkpoints"]

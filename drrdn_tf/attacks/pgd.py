@@ -3,11 +3,11 @@
 `pgd(...)` is plain TensorFlow (a `tf.while_loop`), so it runs inside a model's compiled `train_step`;
 `PGD` wraps it as a `tf.function` for stand-alone use (evaluation), adds seeded restarts with the per-example
 worst case kept (best iterate within a run, first fooling restart across runs), and never retraces for new
-batches of the same image size. FGSM is PGD with one step and no random start. Both go through `pgd_loop`,
-the one PGD loop of the package.
+batches of the same image size. FGSM is PGD with one step and no random start. All of them iterate with
+`pgd_loop` (last iterate) or `pgd_loop_tracked` (best iterate), which take their steps on a `LinfBall`.
 
-Conventions: `model_fn(images) -> logits [B, K]`; images float32 [B, H, W, C] in [0, 1]; labels int [B];
-the result x' satisfies |x' - x|_inf <= eps and x' in [0, 1].
+Conventions: see `drrdn_tf.attacks.base` (images float32 [B, H, W, C] in [0, 1], labels int [B], x' in the
+eps-ball and in [0, 1]).
 """
 
 from __future__ import annotations
@@ -15,32 +15,13 @@ from __future__ import annotations
 import copy
 from typing import Callable, Optional, Union
 
-import numpy as np
 import tensorflow as tf
 
+from drrdn_tf.attacks.base import STARTS, Attack, LinfBall, per_example, same_shape, stateless_seed
+from drrdn_tf.attacks.losses import ce_loss, cw_loss
+
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (labels or target, logits [B, K]) -> per-example [B]
-CW_KAPPA = 50.0
-
-
-def ce_loss(labels, logits):
-    """Per-example cross-entropy [B]: the attack increases it."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
-
-
-def cw_loss(labels, logits, kappa: float = CW_KAPPA):
-    """Per-example CW margin loss [B] as in Madry et al.'s MNIST challenge: -relu(z_y - max_{i!=y} z_i + kappa).
-
-    Maximising it raises the best wrong logit above the true one, up to a margin kappa (then it is flat).
-    """
-    num_classes = tf.shape(logits)[-1]
-    onehot = tf.one_hot(tf.cast(labels, tf.int32), num_classes, dtype=logits.dtype)
-    correct = tf.reduce_sum(onehot * logits, axis=-1)
-    wrong = tf.reduce_max(logits - onehot * 1e9, axis=-1)
-    return -tf.nn.relu(correct - wrong + kappa)
-
-
 LOSSES = {"ce": ce_loss, "cw": cw_loss}
-STARTS = ("uniform", "normal", "none")
 
 
 def _loss_fn(loss: Union[str, LossFn]) -> LossFn:
@@ -51,29 +32,21 @@ def _loss_fn(loss: Union[str, LossFn]) -> LossFn:
     return LOSSES[loss]
 
 
+def _loss_name(loss: Union[str, LossFn]) -> str:
+    return loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+
+
 def random_start(images, eps, start: str = "uniform", seed=None):
-    """The starting point of PGD: x + U(-eps, eps) ("uniform", Madry), x + 0.001 N(0, 1) ("normal", TRADES'
-    reference start) or x ("none"); clipped to the eps-ball and [0, 1]. `seed` (int32 [2]) draws it from a
-    stateless generator: the same seed and images give the same start; None draws fresh randomness."""
-    shape = tf.shape(images)
-    if start == "uniform":
-        noise = (tf.random.uniform(shape, -1.0, 1.0, dtype=images.dtype) if seed is None
-                 else tf.random.stateless_uniform(shape, seed, -1.0, 1.0, dtype=images.dtype))
-        x = images + noise * eps
-    elif start == "normal":
-        noise = (tf.random.normal(shape, dtype=images.dtype) if seed is None
-                 else tf.random.stateless_normal(shape, seed, dtype=images.dtype))
-        x = images + 0.001 * noise
-    elif start == "none":
-        return images
-    else:
-        raise ValueError(f"unknown PGD start {start!r}: choose one of {', '.join(STARTS)}")
-    return project(x, images, eps)
+    """The starting point of PGD, [B, H, W, C] in the eps-ball and [0, 1]: x + U(-eps, eps) ("uniform",
+    Madry), x + 0.001 N(0, 1) ("normal", TRADES' reference start) or x ("none"), projected. `seed` (int32 [2])
+    draws it from a stateless generator: the same seed and images give the same start; None draws fresh
+    randomness (see `LinfBall.start`)."""
+    return LinfBall(images, eps).start(start, seed)
 
 
 def project(x, images, eps):
-    """Projection onto the L_inf eps-ball around `images`, then onto the image box [0, 1]."""
-    return tf.clip_by_value(tf.clip_by_value(x, images - eps, images + eps), 0.0, 1.0)
+    """Projection of x [B, H, W, C] onto the L_inf eps-ball around `images` intersected with [0, 1]."""
+    return LinfBall(images, eps).project(x)
 
 
 def pgd(model_fn: Callable, images, labels, eps, step_size, steps, start: str = "uniform",
@@ -94,94 +67,92 @@ def pgd(model_fn: Callable, images, labels, eps, step_size, steps, start: str = 
       x' float32 [B, H, W, C], |x' - images|_inf <= eps, in [0, 1], with no gradient to the inputs.
     """
     loss_fn = _loss_fn(loss)
-    images = tf.convert_to_tensor(images, tf.float32)
-    eps = tf.cast(eps, images.dtype)
-    return pgd_loop(model_fn, images, labels, eps, step_size, steps, random_start(images, eps, start, seed), loss_fn)
+    ball = LinfBall(tf.convert_to_tensor(images, tf.float32), eps)
+    return _last_iterate(model_fn, ball, labels, step_size, steps, ball.start(start, seed), loss_fn)
 
 
-def same_shape(new, old):
-    """`new` with the static shape of `old` (a loop variable keeps its shape: logits of a loaded SavedModel have
-    an unknown batch size, which would otherwise broadcast a known batch of 1 to an unknown one)."""
-    new = tf.convert_to_tensor(new)
-    new.set_shape(old.shape)
-    return new
-
-
-def pgd_loop(model_fn: Callable, images, labels, eps, step_size, steps, x, loss_fn: LossFn, track_labels=None):
-    """The PGD iterations themselves (the package's one PGD loop), from the starting point `x`.
-
-    Without `track_labels` this is exactly the loop of `pgd` and returns the last iterate x_T. With
-    `track_labels` (class indices [B]) it also watches every iterate x_0 .. x_T at no extra gradient cost (the
-    logits of x_t are those of the step from x_t; x_T costs one more forward pass) and returns
-    `(x_best, fooled)`: per example, the misclassified iterate with the highest loss if any iterate was
-    misclassified (fooled = True), else x_T. So T' > T steps from the same start never fool fewer examples.
-    When tracking, a gradient that does not reach the input counts as zero (a gradient-masking model is then
-    reported as robust, not as a crash).
-    """
-    images = tf.convert_to_tensor(images, tf.float32)
-    eps = tf.cast(eps, images.dtype)
-    step_size = tf.cast(step_size, images.dtype)
-    track = track_labels is not None
-    # The feasible box of `project`, once: clip(clip(x, x0 - eps, x0 + eps), 0, 1) = clip(x, lo, hi), as
-    # x0 in [0, 1] and eps >= 0. One clip per step instead of two.
-    lo, hi = tf.maximum(images - eps, 0.0), tf.minimum(images + eps, 1.0)
+def _ascent(model_fn: Callable, ball: LinfBall, labels, step_size, loss_fn: LossFn, unconnected):
+    """One PGD step as a function x -> (next x, logits of x, per-example loss of x)."""
+    step_size = tf.cast(step_size, ball.images.dtype)
 
     def step(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
             logits = model_fn(x)
-            per_example = loss_fn(labels, logits)
-            objective = tf.reduce_sum(per_example)
-        if track:
-            grad = tape.gradient(objective, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        else:
-            grad = tape.gradient(objective, x)
-        return tf.clip_by_value(x + step_size * tf.sign(grad), lo, hi), logits, per_example
+            per_example_loss = loss_fn(labels, logits)
+            objective = tf.reduce_sum(per_example_loss)
+        grad = tape.gradient(objective, x, unconnected_gradients=unconnected)
+        return ball.step(x, grad, step_size), logits, per_example_loss
 
-    if not track:
-        def body(i, x):
-            return i + 1, step(x)[0]
+    return step
 
-        _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x), parallel_iterations=1)
-        return tf.stop_gradient(x)
 
+def _last_iterate(model_fn, ball, labels, step_size, steps, x, loss_fn):
+    step = _ascent(model_fn, ball, labels, step_size, loss_fn, tf.UnconnectedGradients.NONE)
+
+    def body(i, x):
+        return i + 1, step(x)[0]
+
+    _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x), parallel_iterations=1)
+    return tf.stop_gradient(x)
+
+
+def pgd_loop(model_fn: Callable, images, labels, eps, step_size, steps, x, loss_fn: LossFn):
+    """The PGD iterations from the starting point `x` [B, H, W, C] (in the ball): returns the last iterate
+    x_T [B, H, W, C] in the eps-ball around `images` and in [0, 1], with no gradient to the inputs.
+
+    A gradient that does not reach the input is an error here (TensorFlow's None gradient).
+    """
+    ball = LinfBall(tf.convert_to_tensor(images, tf.float32), eps)
+    return _last_iterate(model_fn, ball, labels, step_size, steps, x, loss_fn)
+
+
+def _best_iterate(model_fn, ball, labels, step_size, steps, x, loss_fn, track_labels):
+    step = _ascent(model_fn, ball, labels, step_size, loss_fn, tf.UnconnectedGradients.ZERO)
     track_labels = tf.cast(track_labels, tf.int32)
 
-    def keep(x, logits, per_example, best, best_loss, fooled):
+    def keep(x, logits, per_example_loss, best, best_loss, fooled):
         wrong = tf.not_equal(tf.argmax(logits, -1, output_type=tf.int32), track_labels)
-        per_example = tf.cast(per_example, best_loss.dtype)
-        better = tf.logical_and(wrong, tf.logical_or(tf.logical_not(fooled), per_example > best_loss))
-        return (tf.where(tf.reshape(better, [-1, 1, 1, 1]), x, best), tf.where(better, per_example, best_loss),
+        per_example_loss = tf.cast(per_example_loss, best_loss.dtype)
+        better = tf.logical_and(wrong, tf.logical_or(tf.logical_not(fooled), per_example_loss > best_loss))
+        return (tf.where(per_example(better), x, best), tf.where(better, per_example_loss, best_loss),
                 tf.logical_or(fooled, wrong))
 
-    def tracked_body(i, x, best, best_loss, fooled):
-        x_next, logits, per_example = step(x)
-        out = (i + 1, x_next) + keep(x, logits, per_example, best, best_loss, fooled)
+    def body(i, x, best, best_loss, fooled):
+        x_next, logits, per_example_loss = step(x)
+        out = (i + 1, x_next) + keep(x, logits, per_example_loss, best, best_loss, fooled)
         return tuple(same_shape(new, old) for new, old in zip(out, (i, x, best, best_loss, fooled)))
 
-    batch = tf.shape(images)[0]
+    batch = tf.shape(ball.images)[0]
     state = (tf.constant(0), x, x, tf.fill([batch], tf.constant(-float("inf"), tf.float32)), tf.zeros([batch], tf.bool))
-    _, x, best, best_loss, fooled = tf.while_loop(lambda i, *_: i < steps, tracked_body, state,
-                                                  parallel_iterations=1)
-    logits = model_fn(x)
+    _, x, best, best_loss, fooled = tf.while_loop(lambda i, *_: i < steps, body, state, parallel_iterations=1)
+    logits = model_fn(x)  # x_T is judged too: one forward pass more than the steps
     best, _, fooled = keep(x, logits, loss_fn(labels, logits), best, best_loss, fooled)
-    return tf.stop_gradient(tf.where(tf.reshape(fooled, [-1, 1, 1, 1]), best, x)), fooled
+    return tf.stop_gradient(tf.where(per_example(fooled), best, x)), fooled
 
 
-def fgsm(model_fn: Callable, images, labels, eps, step_size=None, loss: Union[str, LossFn] = "ce"):
-    """FGSM: one signed-gradient step of `step_size` (default eps) from x, projected to the eps-ball."""
-    return pgd(model_fn, images, labels, eps, eps if step_size is None else step_size, 1, start="none", loss=loss)
+def pgd_loop_tracked(model_fn: Callable, images, labels, eps, step_size, steps, x, loss_fn: LossFn, track_labels):
+    """`pgd_loop` that also watches every iterate x_0 .. x_T against the classes `track_labels` int [B].
+
+    The logits of x_t are those of the step from x_t, so the watching costs no extra gradient (x_T costs one
+    more forward pass). Returns `(x_best, fooled)`: per example, the misclassified iterate with the highest
+    loss if any iterate was misclassified (fooled [B] True), else x_T. So T' > T steps from the same start
+    never fool fewer examples. A gradient that does not reach the input counts as zero (a gradient-masking
+    model is then reported as robust, not as a crash).
+    """
+    ball = LinfBall(tf.convert_to_tensor(images, tf.float32), eps)
+    return _best_iterate(model_fn, ball, labels, step_size, steps, x, loss_fn, track_labels)
 
 
-class PGD:
+class PGD(Attack):
     """PGD as a compiled attack object: `PGD(model_fn, eps=0.3, step_size=0.01, steps=40).perturb(x, y) -> x'`.
 
     Per example the worst case is kept: within a run, the misclassified iterate with the highest loss
-    (`keep_best`, see `pgd_loop`); across `restarts`, the first restart that fooled the model (else the last
-    one). Random starts are drawn from stateless generators seeded by (call seed, restart), so two attacks
-    built with the same `seed` start from the same points on the same batches: then more steps or more
-    restarts can never fool fewer examples. The compiled function is traced once per image size (eps and
-    the call seed are tensors), so new batches of the same shape never retrace.
+    (`keep_best`, see `pgd_loop_tracked`); across `restarts`, the first restart that fooled the model (else
+    the last one). Random starts are drawn from stateless generators seeded by (call seed, restart), so two
+    attacks built with the same `seed` start from the same points on the same batches: then more steps or
+    more restarts can never fool fewer examples. The compiled function is traced once per image size (eps
+    and the call seed are tensors), so new batches of the same shape never retrace.
 
     Args:
       model_fn: images -> logits [B, K] (a Keras model in inference mode, a SavedModel signature wrapped as
@@ -204,44 +175,31 @@ class PGD:
         self.loss_fn = _loss_fn(loss)
         if start not in STARTS:
             raise ValueError(f"unknown PGD start {start!r}: choose one of {', '.join(STARTS)}")
-        self.model_fn, self.eps, self.step_size, self.steps = model_fn, float(eps), float(step_size), int(steps)
+        super().__init__(model_fn, eps, seed)
+        self.step_size, self.steps = float(step_size), int(steps)
         self.restarts, self.start, self.loss, self.keep_best = int(restarts), start, loss, bool(keep_best)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed)
         self._perturb = tf.function(self._perturb_impl, reduce_retracing=True)
 
-    def get_config(self) -> dict:
-        """The attack's parameters (JSON-ready)."""
-        return {"name": self.name, "norm": "linf", "eps": self.eps, "step_size": self.step_size,
-                "steps": self.steps, "restarts": self.restarts, "random_start": self.start,
-                "loss": self.loss if isinstance(self.loss, str) else getattr(self.loss, "__name__", "custom"),
-                "keep_best": self.keep_best, "seed": self.seed}
-
-    def _start_point(self, images, eps, seed, restart: int):
-        stateless_seed = tf.stack([seed, tf.constant(restart, tf.int32)])
-        if self.start == "uniform":
-            x = images + tf.random.stateless_uniform(tf.shape(images), stateless_seed, -1.0, 1.0) * eps
-        elif self.start == "normal":
-            x = images + 0.001 * tf.random.stateless_normal(tf.shape(images), stateless_seed)
-        else:
-            return images
-        return project(x, images, eps)
+    def settings(self) -> dict:
+        return {"step_size": self.step_size, "steps": self.steps, "restarts": self.restarts,
+                "random_start": self.start, "loss": _loss_name(self.loss), "keep_best": self.keep_best}
 
     def _perturb_impl(self, images, labels, seed, eps, step_size):
         labels = tf.cast(labels, tf.int32)
+        ball = LinfBall(images, eps)
         best = fooled = None
         for r in range(self.restarts):
-            x0 = self._start_point(images, eps, seed, r)
+            x0 = ball.start(self.start, stateless_seed(seed, r))
             if self.keep_best:
-                x, wrong = pgd_loop(self.model_fn, images, labels, eps, step_size, self.steps, x0, self.loss_fn,
-                                    track_labels=labels)
+                x, wrong = _best_iterate(self.model_fn, ball, labels, step_size, self.steps, x0, self.loss_fn,
+                                         labels)
             else:
-                x = pgd_loop(self.model_fn, images, labels, eps, step_size, self.steps, x0, self.loss_fn)
+                x = _last_iterate(self.model_fn, ball, labels, step_size, self.steps, x0, self.loss_fn)
                 wrong = tf.not_equal(tf.argmax(self.model_fn(x), -1, output_type=tf.int32), labels)
             if best is None:
                 best, fooled = x, wrong
             else:
-                best = tf.where(tf.reshape(fooled, [-1, 1, 1, 1]), best, x)
+                best = tf.where(per_example(fooled), best, x)
                 fooled = tf.logical_or(fooled, wrong)
         return best
 
@@ -254,18 +212,13 @@ class PGD:
         other.step_size = self.step_size if step_size is None else float(step_size)
         return other
 
-    def next_seed(self) -> int:
-        """The seed of the next call without an explicit one (reproducible from the constructor's seed)."""
-        return int(self._rng.integers(0, 2 ** 31 - 1))
-
     def perturb(self, images, labels, seed=None):
         """images float32 [B, H, W, C] in [0, 1], labels int [B] -> adversarial images of the same shape.
 
         `seed` (an int) fixes the random starts of this call; by default it comes from the attack's seed.
         """
-        seed = self.next_seed() if seed is None else int(seed)
         return self._perturb(tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(labels, tf.int32),
-                             tf.constant(seed % (2 ** 31 - 1), tf.int32), tf.constant(self.eps, tf.float32),
+                             tf.constant(self.call_seed(seed), tf.int32), tf.constant(self.eps, tf.float32),
                              tf.constant(self.step_size, tf.float32))
 
 
@@ -289,3 +242,6 @@ class FGSM(PGD):
         for key in ("restarts", "random_start", "seed"):
             config.pop(key)
         return config
+
+
+__all__ = ["FGSM", "LOSSES", "PGD", "pgd", "pgd_loop", "pgd_loop_tracked", "project", "random_start"]

@@ -20,41 +20,30 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import tensorflow as tf
 
-from drrdn_tf.attacks.pgd import same_shape
+from drrdn_tf.attacks.base import Attack, LinfBall, per_example, same_shape, stateless_seed
+from drrdn_tf.attacks.losses import margin
 
 P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 SCHEDULE_QUERIES = 10000
 
 
-def margin(labels, logits):
-    """Per-example margin z_y - max_{k != y} z_k [B]: > 0 iff the example is classified correctly."""
-    onehot = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
-    return tf.reduce_sum(onehot * logits, -1) - tf.reduce_max(logits - onehot * 1e9, -1)
-
-
-def p_schedule(p_init: float, iteration: int, n_queries: int, rescale: bool = True) -> float:
-    """The fraction p of pixels changed at `iteration` (python version of the schedule used in the loop)."""
-    it = int(iteration * SCHEDULE_QUERIES // n_queries) if rescale else int(iteration)
-    return p_init / 2 ** sum(it > t for t in P_HALVINGS)
-
-
-def square_side(p: float, height: int, width: int) -> int:
-    """Side of the square window for fraction p of an H x W image."""
-    return int(min(max(round(float(np.sqrt(p * height * width))), 1), min(height, width)))
+def stripe_signs(images, seed):
+    """The stripe pattern s = +-1 [B, 1, W, C]: one random sign per (column, channel), the same on every row;
+    seed int32 [2] (stateless)."""
+    shape = tf.shape(images)
+    u = tf.random.stateless_uniform(tf.stack([shape[0], 1, shape[2], shape[3]]), seed)
+    return tf.where(u < 0.5, -1.0, 1.0)
 
 
 def stripes_start(images, eps, seed):
-    """The vertical-stripe start: x + eps * s, s = +-1 per (column, channel), the same on every row; clipped."""
-    shape = tf.shape(images)
-    u = tf.random.stateless_uniform(tf.stack([shape[0], 1, shape[2], shape[3]]), seed)
-    signs = tf.where(u < 0.5, -1.0, 1.0)
-    return tf.clip_by_value(images + eps * signs, 0.0, 1.0)
+    """The vertical-stripe start [B, H, W, C]: the ball's corner x + eps * s for the stripe signs s (see
+    `stripe_signs`), clipped to [0, 1]."""
+    return LinfBall(images, eps).corner(stripe_signs(images, seed))
 
 
-class Square:
+class Square(Attack):
     """`Square(model_fn, eps, n_queries=5000, p_init=0.8).perturb(images, labels) -> x'` (L_inf).
 
     Args:
@@ -74,22 +63,29 @@ class Square:
         if eps < 0 or n_queries < 1 or not 0 < p_init <= 1:
             raise ValueError(f"bad Square settings: eps={eps}, n_queries={n_queries}, p_init={p_init} "
                              "(need eps >= 0, n_queries >= 1, 0 < p_init <= 1)")
-        self.model_fn, self.eps, self.n_queries, self.p_init = model_fn, float(eps), int(n_queries), float(p_init)
-        self.seed, self.rescale_schedule = seed, bool(rescale_schedule)
-        self._rng = np.random.default_rng(seed)
+        super().__init__(model_fn, eps, seed)
+        self.n_queries, self.p_init, self.rescale_schedule = int(n_queries), float(p_init), bool(rescale_schedule)
         self._run = tf.function(self._run_impl, reduce_retracing=True)
         self.last_queries = None
         self.last_fooled = None
 
-    def get_config(self) -> dict:
-        return {"name": self.name, "norm": "linf", "eps": self.eps, "n_queries": self.n_queries,
-                "p_init": self.p_init, "loss": "margin", "init": "vertical_stripes",
-                "rescale_schedule": self.rescale_schedule, "seed": self.seed}
+    def settings(self) -> dict:
+        return {"n_queries": self.n_queries, "p_init": self.p_init, "loss": "margin", "init": "vertical_stripes",
+                "rescale_schedule": self.rescale_schedule}
 
     def _p(self, i):
+        """The fraction p of pixels a square covers at iteration i (int32 scalar tensor) -> float32 scalar:
+        p_init halved once per passed entry of P_HALVINGS (on the 10,000-query scale if rescaled)."""
         it = i * SCHEDULE_QUERIES // self.n_queries if self.rescale_schedule else i
         halvings = tf.add_n([tf.cast(it > t, tf.float32) for t in P_HALVINGS])
         return self.p_init / tf.pow(2.0, halvings)
+
+    @staticmethod
+    def _side(p, height, width):
+        """The side of the square window covering a fraction p (float32 scalar) of an H x W image: int32
+        round(sqrt(p H W)), in [1, min(H, W)]."""
+        side = tf.cast(tf.round(tf.sqrt(p * tf.cast(height * width, tf.float32))), tf.int32)
+        return tf.clip_by_value(side, 1, tf.minimum(height, width))
 
     def _run_impl(self, images, labels, seed, eps):
         labels = tf.cast(labels, tf.int32)
@@ -98,24 +94,22 @@ class Square:
         channels = images.shape[-1] if images.shape[-1] is not None else shape[3]
         margin_clean = margin(labels, self.model_fn(images))
         robust = margin_clean > 0
-        x_init = stripes_start(images, eps, tf.stack([seed, 0]))
+        ball = LinfBall(images, eps)
+        x_init = ball.corner(stripe_signs(images, stateless_seed(seed, 0)))
         margin_init = margin(labels, self.model_fn(x_init))
-        x_best = tf.where(tf.reshape(robust, [-1, 1, 1, 1]), x_init, images)
+        x_best = tf.where(per_example(robust), x_init, images)
         m_best = tf.where(robust, margin_init, margin_clean)
         queries = tf.cast(robust, tf.int32)
         rows = tf.range(height)[None, :]
         cols = tf.range(width)[None, :]
-        hw = tf.cast(height * width, tf.float32)
-        side_max = tf.minimum(height, width)
 
         def cond(i, x_best, m_best, queries):
             return tf.logical_and(i < self.n_queries, tf.reduce_any(m_best > 0))
 
         def body(i, x_best, m_best, queries):
             active = m_best > 0
-            side = tf.cast(tf.round(tf.sqrt(self._p(i) * hw)), tf.int32)
-            side = tf.clip_by_value(side, 1, side_max)
-            u = tf.random.stateless_uniform(tf.stack([batch, 2 + channels]), tf.stack([seed, i]))
+            side = self._side(self._p(i), height, width)
+            u = tf.random.stateless_uniform(tf.stack([batch, 2 + channels]), stateless_seed(seed, i))
             top = tf.cast(tf.floor(u[:, 0] * tf.cast(height - side + 1, tf.float32)), tf.int32)
             left = tf.cast(tf.floor(u[:, 1] * tf.cast(width - side + 1, tf.float32)), tf.int32)
             top = tf.minimum(top, height - side)[:, None]
@@ -124,10 +118,10 @@ class Square:
             in_cols = tf.logical_and(cols >= left, cols < left + side)  # [B, W]
             window = tf.logical_and(in_rows[:, :, None, None], in_cols[:, None, :, None])  # [B, H, W, 1]
             signs = tf.where(u[:, 2:] < 0.5, -1.0, 1.0)[:, None, None, :]  # [B, 1, 1, C]
-            candidate = tf.where(window, tf.clip_by_value(images + eps * signs, 0.0, 1.0), x_best)
+            candidate = tf.where(window, ball.corner(signs), x_best)
             m_new = margin(labels, self.model_fn(candidate))
             accept = tf.logical_and(active, m_new < m_best)
-            out = (i + 1, tf.where(tf.reshape(accept, [-1, 1, 1, 1]), candidate, x_best),
+            out = (i + 1, tf.where(per_example(accept), candidate, x_best),
                    tf.where(accept, m_new, m_best), queries + tf.cast(active, tf.int32))
             return tuple(same_shape(a, b) for a, b in zip(out, (i, x_best, m_best, queries)))
 
@@ -135,15 +129,12 @@ class Square:
                                                    parallel_iterations=1)
         return tf.stop_gradient(x_best), m_best <= 0, queries
 
-    def next_seed(self) -> int:
-        return int(self._rng.integers(0, 2 ** 31 - 1))
-
     def perturb(self, images, labels, seed=None):
         """images float32 [B, H, W, C] in [0, 1], labels int [B] -> adversarial images of the same shape.
 
         Sets `last_queries` (numpy int [B]: queries used per example) and `last_fooled` (numpy bool [B]).
         """
-        seed = (self.next_seed() if seed is None else int(seed)) % (2 ** 31 - 1)
+        seed = self.call_seed(seed)
         x, fooled, queries = self._run(tf.convert_to_tensor(images, tf.float32),
                                        tf.convert_to_tensor(labels, tf.int32), tf.constant(seed, tf.int32),
                                        tf.constant(self.eps, tf.float32))
@@ -151,4 +142,4 @@ class Square:
         return x
 
 
-__all__ = ["Square", "margin", "p_schedule", "square_side", "stripes_start"]
+__all__ = ["Square", "stripe_signs", "stripes_start"]

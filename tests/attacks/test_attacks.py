@@ -10,10 +10,9 @@ import tensorflow as tf
 import drrdn_tf
 from drrdn_tf import data
 from drrdn_tf.nn import backbones
-from drrdn_tf.attacks import (APGD, APGDT, FGSM, PGD, Square, Transfer, apgd_ce, apgd_dlr, checkpoints, dlr_loss,
-                              targeted_dlr_loss)
-from drrdn_tf.attacks.square import p_schedule, square_side, stripes_start
-from drrdn_tf.attacks.pgd import ce_loss, pgd_loop
+from drrdn_tf.attacks import (APGD, APGDT, FGSM, PGD, Square, Transfer, apgd_ce, ce_loss, checkpoints, dlr_loss,
+                              pgd_loop_tracked, targeted_dlr_loss)
+from drrdn_tf.attacks.square import stripes_start
 from drrdn_tf.export import load_savedmodel
 
 N = 100  # test examples per check
@@ -59,7 +58,7 @@ ATTACKS = {
     "pgd_ce": lambda fn, sur, eps: PGD(fn, eps, eps / 4, 10, seed=0),
     "pgd_cw_restarts": lambda fn, sur, eps: PGD(fn, eps, eps / 4, 5, restarts=2, loss="cw", seed=0),
     "apgd_ce": lambda fn, sur, eps: apgd_ce(fn, eps, steps=10, seed=0),
-    "apgd_dlr": lambda fn, sur, eps: apgd_dlr(fn, eps, steps=10, seed=0),
+    "apgd_dlr": lambda fn, sur, eps: APGD(fn, eps, steps=10, loss="dlr", seed=0),
     "apgd_t": lambda fn, sur, eps: APGDT(fn, eps, steps=10, n_target_classes=2, seed=0),
     "square": lambda fn, sur, eps: Square(fn, eps, n_queries=50, seed=0),
     "transfer": lambda fn, sur, eps: Transfer(sur, eps, eps / 4, 10, seed=0),
@@ -224,7 +223,7 @@ def test_our_pgd_is_at_least_as_strong_as_a_reference_loop(fn, xy):
     start = np.random.default_rng(0).uniform(-eps, eps, x.shape).astype(np.float32)
     ref_r = ~correct(fn, reference_pgd(fn, x, y, eps, step, steps, start), y) & ok
     x0 = tf.constant(np.clip(np.asarray(x) + start, 0.0, 1.0))
-    ours_r, _ = pgd_loop(fn, x, y, eps, step, steps, x0, ce_loss, track_labels=y)
+    ours_r, _ = pgd_loop_tracked(fn, x, y, eps, step, steps, x0, ce_loss, y)
     ours_r = ~correct(fn, ours_r, y) & ok
     assert 0.05 < ref_r.mean(), ref_r.mean()
     assert np.sum(ref_r & ~ours_r) <= 1, (ref_r.mean(), ours_r.mean())
@@ -278,11 +277,22 @@ def test_apgd_t_targets_the_classes_ranked_two_and_below(fn, xy):
 
 # --------------------------------------------------------------------------- Square's pieces
 
+def square_p(iteration, n_queries, rescale=True):
+    """The p of `iteration` as Square's own loop computes it (p_init 0.8)."""
+    attack = Square(lambda v: v, 0.1, n_queries=n_queries, p_init=0.8, rescale_schedule=rescale)
+    return float(attack._p(tf.constant(iteration)))
+
+
+def square_side(p, height, width):
+    return int(Square._side(tf.constant(p, tf.float32), height, width))
+
+
 def test_square_schedule_window_and_stripes():
-    assert p_schedule(0.8, 5, 10000) == 0.8
-    assert p_schedule(0.8, 11, 10000) == 0.4
-    assert p_schedule(0.8, 100, 1000) == 0.8 / 2 ** 4  # rescaled: iteration 1000 of 10,000
-    assert p_schedule(0.8, 100, 1000, rescale=False) == 0.8 / 2 ** 2
+    p_init = np.float32(0.8)  # the loop computes in float32
+    assert square_p(5, 10000) == p_init
+    assert square_p(11, 10000) == p_init / 2
+    assert square_p(100, 1000) == p_init / 2 ** 4  # rescaled: iteration 1000 of 10,000
+    assert square_p(100, 1000, rescale=False) == p_init / 2 ** 2
     assert square_side(0.8, 28, 28) == 25 and square_side(1e-6, 28, 28) == 1 and square_side(1.0, 28, 28) == 28
     x = tf.fill([2, 6, 5, 3], 0.5)
     s = stripes_start(x, 0.1, tf.constant([1, 2])).numpy()
