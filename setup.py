@@ -22,5 +22,5 @@ setup(
     ],
     extras_require={"test": ["pytest"], "plot": ["matplotlib"], "tensorboard": ["tensorboard"]},
     entry_points={"console_scripts": ["drrdn-train=drrdn_tf.cli.train:run", "drrdn-evaluate=drrdn_tf.cli.evaluate:run",
-                                      "drrdn-bench=drrdn_tf.bench:run", "drrdn-plot=drrdn_tf.cli.plot:run"]},
+                                      "drrdn-plot=drrdn_tf.cli.plot:run"]},
 )

@@ -1,23 +1,30 @@
-"""Writes BENCHMARKS.md from one or more benchmark JSONs (runs of `python -m drrdn_tf.bench --json`): no figure
-is typed by hand.
+"""Writes BENCHMARKS.md from one or more benchmark JSONs (runs of `python -m benchmarks.bench --json`): no
+figure is typed by hand.
 
-  for i in 1 2 3; do python -m drrdn_tf.bench --json > benchmarks/run$i.json; done
+  for i in 1 2 3; do python -m benchmarks.bench --json > benchmarks/run$i.json; done
   python benchmarks/report.py benchmarks/run1.json benchmarks/run2.json benchmarks/run3.json > BENCHMARKS.md
 
 With several runs (separate processes), the key figures are listed per run with their median, and the targets
-are judged on the medians; each run's full table follows.
+are judged on the medians; each run's full table follows. Reading the JSONs needs no TensorFlow.
 """
 
 import json
 import math
+import os
 import statistics
 import sys
 
-from drrdn_tf.bench import (PROFILE_KINDS, TARGET_ATTACK_FRACTION_OF_MATMUL, TARGET_DRRDN_OVER_MADRY,
-                            TARGET_PIPELINE_DEVIATION, format_table)
+if __package__ in (None, ""):
+    # Run as `python benchmarks/report.py`: the folder above this file holds the `benchmarks` package.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.figures import (  # noqa: E402
+    TARGET_ATTACK_FRACTION_OF_MATMUL, TARGET_DRRDN_OVER_MADRY, TARGET_PIPELINE_DEVIATION)
+from benchmarks.tables import PROFILE_KINDS, format_table  # noqa: E402
 
 
 def _get(r, *keys):
+    """r[k1][k2]..., or None where a key is missing."""
     for k in keys:
         if not isinstance(r, dict) or k not in r:
             return None
@@ -71,10 +78,12 @@ def key_figures(r):
 
 
 def _ratio(a, b):
+    """a / b, or None when either is missing (or b is 0)."""
     return a / b if a is not None and b else None
 
 
 def _verdict(value, target):
+    """"PASS (target ...)" or "MISS (target ...)" for a median, or "" without a target or a value."""
     if target is None or value is None:
         return ""
     op, bound = target
@@ -91,12 +100,14 @@ def _verdict(value, target):
 
 
 def _fmt(v):
+    """A table cell: booleans and None as words, numbers to 3 decimals (1 from 100 up)."""
     if isinstance(v, bool) or v is None:
         return str(v)
     return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
 
 
 def _against(value, target: float) -> str:
+    """"below" or "at or above" the target, for the prose."""
     if value is None or math.isnan(value):
         return "(not measured in these runs)"
     return "below" if value < target else "at or above"
@@ -145,6 +156,7 @@ def reading(m) -> str:
 
 
 def _profile_prose(m) -> str:
+    """The sentence on where a profiled PGD call's time goes (empty when no run profiled one)."""
     conv_share = m[PROFILE_SHARE.format(PROFILE_KINDS["convolution"])]
     if math.isnan(conv_share):
         return ""
@@ -157,6 +169,7 @@ def _profile_prose(m) -> str:
 
 
 def main(paths):
+    """Prints BENCHMARKS.md for the run JSONs at `paths` on stdout."""
     runs = [json.load(open(p)) for p in paths]
     first = runs[0]
     print("# Benchmarks\n")
@@ -164,15 +177,15 @@ def main(paths):
           f"TensorFlow {_get(first, 'versions', 'tensorflow')}, Keras {_get(first, 'versions', 'keras')}), "
           f"{len(runs)} run(s) of the benchmark, each a separate process, by\n")
     print("```bash\nfor i in " + " ".join(str(i + 1) for i in range(len(runs))) +
-          "; do python -m drrdn_tf.bench --json > benchmarks/run$i.json; done\n"
+          "; do python -m benchmarks.bench --json > benchmarks/run$i.json; done\n"
           "python benchmarks/report.py " + " ".join(f"benchmarks/run{i + 1}.json" for i in range(len(runs))) +
           " > BENCHMARKS.md\n```\n")
-    print("What each figure means, how it is timed and how FLOPs are counted: the docstring of "
-          "`drrdn_tf/bench.py`. Within a run, ratios are taken between measurements made side by side "
-          "(round-robin repetitions). Separate processes can still differ (the machine is shared, and before "
-          "drrdn_tf.pooling a compiled function kept one of two or three speeds for the life of a process, "
-          "depending on whether TensorFlow had rewritten its max-pool gradients to oneDNN's kernel), so the "
-          "targets are judged on the median over runs, and every run is shown.\n")
+    print("What each figure means, how it is timed and how FLOPs are counted: the docstrings of `benchmarks/` "
+          "(`bench.py`, `harness.py`, `jobs.py`, `flops.py`). Within a run, ratios are taken between measurements "
+          "made side by side (round-robin repetitions). Separate processes can still differ (the machine is "
+          "shared, and before drrdn_tf.pooling a compiled function kept one of two or three speeds for the life "
+          "of a process, depending on whether TensorFlow had rewritten its max-pool gradients to oneDNN's "
+          "kernel), so the targets are judged on the median over runs, and every run is shown.\n")
     print("## Key figures\n")
     header = "| figure | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | median | target |"
     print(header)

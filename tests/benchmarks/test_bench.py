@@ -1,12 +1,18 @@
-"""`python -m drrdn_tf.bench`: one tiny run end to end (JSON on stdout only, every figure present and
-positive, no retracing), the readable table, and bad flags (exit status 2, one line)."""
+"""`python -m benchmarks.bench` (run from the repository root): one tiny run end to end (JSON on stdout only,
+every figure present and positive, no retracing), the readable table, bad flags (exit status 2, one line), the
+retrace detector, and benchmarks/report.py on several runs."""
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
-from conftest import run_cli
+from conftest import REPO, run_cli
+
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)  # `benchmarks` is a folder of the repository, not part of the installed package
 
 TINY = ["--methods=standard,madry", "--steps=1", "--repeats=2", "--warmup=1", "--pgd_steps=2", "--batch_size=16",
         "--attack_steps=2,4", "--nowrn"]
@@ -19,7 +25,7 @@ def _positive(value, where):
 
 @pytest.fixture(scope="module")
 def tiny_json():
-    out = run_cli("drrdn_tf.bench", *TINY, "--json", timeout=300)
+    out = run_cli("benchmarks.bench", *TINY, "--json", timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "[bench" in out.stderr  # progress goes to stderr ...
     return json.loads(out.stdout)  # ... so stdout is exactly one JSON document
@@ -72,7 +78,7 @@ def test_json_has_every_figure(tiny_json):
 
 
 def test_readable_table_and_wrn():
-    out = run_cli("drrdn_tf.bench", "--methods=madry", "--steps=1", "--repeats=1", "--warmup=1", "--pgd_steps=1",
+    out = run_cli("benchmarks.bench", "--methods=madry", "--steps=1", "--repeats=1", "--warmup=1", "--pgd_steps=1",
                   "--batch_size=8", "--attack_steps=1", "--wrn_pgd_steps=1", timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "[bench" not in out.stdout
@@ -84,7 +90,7 @@ def test_readable_table_and_wrn():
 
 @pytest.mark.parametrize("args", [["--steps=abc"], ["--methods=madry,foo", "--json"], ["--wrn_depth=12"]])
 def test_bad_flags_exit_2_with_one_line(args):
-    out = run_cli("drrdn_tf.bench", *args, timeout=120)
+    out = run_cli("benchmarks.bench", *args, timeout=120)
     assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
@@ -97,11 +103,12 @@ def test_retrace_detector_sees_a_retrace():
     import numpy as np
     import tensorflow as tf
 
-    from drrdn_tf import bench, config
+    from benchmarks import jobs
+    from drrdn_tf import config
 
     s = config.settings_for("mnist", method="standard", batch_size=8)
-    model = bench.build_compiled(s, (28, 28, 1), 10)
-    train_function, counter = bench._counted_train_function(model)
+    model = jobs.build_compiled(s, (28, 28, 1), 10)
+    train_function, counter = jobs.counted_train_function(model)
     x, y = np.zeros((12, 28, 28, 1), np.float32), np.zeros((12,), np.int32)
     same = iter(tf.data.Dataset.from_tensor_slices((x, y)).batch(8, drop_remainder=True).repeat())
     train_function(same)
@@ -117,10 +124,6 @@ def test_retrace_detector_sees_a_retrace():
 def test_report_renders_several_runs(tiny_json, tmp_path):
     """benchmarks/report.py turns run JSONs into BENCHMARKS.md: key figures per run and their median, the
     targets judged on the medians, every run's table; figures a run did not measure show as None."""
-    import subprocess
-    import sys
-
-    from conftest import REPO
     paths = []
     for i, ratio in enumerate((0.95, 0.85, 0.91)):
         run = json.loads(json.dumps(tiny_json))

@@ -1,10 +1,17 @@
-"""drrdn_tf.opprofile: summing a profiler trace by op kind (on a hand-made trace, so every figure is known),
-and one real profiled call."""
+"""benchmarks/opprofile.py: summing a profiler trace by op kind (on a hand-made trace, so every figure is
+known), and one real profiled call."""
+
+import sys
 
 import pytest
 import tensorflow as tf
 
-from drrdn_tf import opprofile
+from conftest import REPO
+
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)  # `benchmarks` is a folder of the repository, not part of the installed package
+
+from benchmarks import opprofile  # noqa: E402
 
 
 def _thread(tid, name):

@@ -3,9 +3,9 @@
 `profile_call(fn)` runs `fn()` once with `tf.profiler.experimental` tracing, reads the trace back with the
 profiler's own converter (the trace-viewer events TensorBoard's profile plugin shows) and sums the duration of
 every op event on TensorFlow's executor threads by kind: convolutions, matrix multiplies, max-pooling, ReLU
-gradients, XLA-compiled clusters (in this package: the max-pool gradient of `drrdn_tf.pooling` and the
-first-layer input gradient of `drrdn_tf.conv`) and everything else. "Busy" is the union of those events in time;
-the rest of the call's wall time is spent outside any op (dispatch, waiting between ops).
+gradients, XLA-compiled clusters (in drrdn_tf: the max-pool gradient of `drrdn_tf.nn.fast.pooling` and the
+first-layer input gradient of `drrdn_tf.nn.fast.conv`) and everything else. "Busy" is the union of those
+events in time; the rest of the call's wall time is spent outside any op (dispatch, waiting between ops).
 
 Only leaf events count (an event that contains another one on the same thread, such as a `while` loop or the
 executor's own bookkeeping, is not an op's work). Ops can run side by side on different executor threads, so the
@@ -13,7 +13,8 @@ kinds' seconds can add up to slightly more than the busy time. Tracing costs a l
 figures for where the time goes, and timed runs without the profiler for how much there is.
 
 The trace is read through `tensorflow.python.profiler.internal._pywrap_profiler_plugin`, which is not a public
-API: when it is missing or its format changes, `profile_call` returns None (and says why in "error").
+API (TensorFlow has no public reader of its xplane traces): when it is missing or its format changes,
+`profile_call` returns {"error": why} instead of figures.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def kind_of(name: str, args: dict) -> str:
 
 
 def _is_bookkeeping(name: str) -> bool:
+    """Whether an event is the executor's or the profiler's own, not an op's."""
     return "::" in name or name.startswith("end:") or name in ("BlockUntilReady",)
 
 
