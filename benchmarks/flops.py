@@ -143,7 +143,7 @@ def pgd_conv_op_flops(model, steps: int) -> int:
             if isinstance(sub, keras.layers.Conv2D):
                 f = layer_flops(sub)
                 total += (steps + 1) * f
-                if not (isinstance(sub, FastConv2D) and sub._fast_input_grad(sub.input)):
+                if not (isinstance(sub, FastConv2D) and sub.uses_fast_input_gradient(sub.input)):
                     total += steps * f
     return total
 

@@ -132,7 +132,7 @@ def attack_jobs(model, settings, images, labels, attack_steps: List[int]) -> Tup
     for k in attack_steps:
         attack = attacks[k] = PGD(model_fn, eps=settings.eps, step_size=settings.step_size, steps=k, seed=0)
         jobs.append(Job(f"pgd{k}", (lambda a=attack: a.perturb(images, labels)), batch, (2 * k + 1) * f,
-                        TraceCounter([attack._perturb.experimental_get_tracing_count])))
+                        TraceCounter([attack.tracing_count])))
     encoder, head = model.inference_layers()
     keras_encoder = backbones.small_cnn((28, 28, 1), conv=keras.layers.Conv2D)
     keras_encoder.set_weights(encoder.get_weights())

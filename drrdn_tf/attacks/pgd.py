@@ -180,6 +180,10 @@ class PGD(Attack):
         self.restarts, self.start, self.loss, self.keep_best = int(restarts), start, loss, bool(keep_best)
         self._perturb = tf.function(self._perturb_impl, reduce_retracing=True)
 
+    def tracing_count(self) -> int:
+        """How many times the compiled attack has been traced (one per new input signature)."""
+        return self._perturb.experimental_get_tracing_count()
+
     def settings(self) -> dict:
         return {"step_size": self.step_size, "steps": self.steps, "restarts": self.restarts,
                 "random_start": self.start, "loss": _loss_name(self.loss), "keep_best": self.keep_best}

@@ -60,13 +60,14 @@ def conv2d_valid(x, kernel):
 class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D, same arguments and weights, faster on CPU (module doc)."""
 
-    def _fast_input_grad(self, inputs) -> bool:
+    def uses_fast_input_gradient(self, inputs) -> bool:
+        """Whether the input gradient of this layer on `inputs` [B, H, W, C] takes the matmul + col2im path."""
         return (self.data_format == "channels_last" and int(inputs.shape[-1]) <= FEW_CHANNELS
                 and tuple(self.strides) == (1, 1) and tuple(self.dilation_rate) == (1, 1) and self.groups == 1
                 and self.padding in ("valid", "same") and on_cpu_only())
 
     def convolution_op(self, inputs, kernel):
-        if not self._fast_input_grad(inputs):
+        if not self.uses_fast_input_gradient(inputs):
             return super().convolution_op(inputs, kernel)
         if self.padding == "same":  # TensorFlow's SAME: the extra row/column of an even kernel goes after
             kh, kw = self.kernel_size
