@@ -1,0 +1,228 @@
+"""`evaluate`: one preset on a fixed set of examples, as the results dict that `python -m drrdn_tf.evaluate`
+writes to JSON.
+
+The steps: the natural column, then the preset's family of columns (`run_independent` for the paper and
+quick presets: each attack on every naturally correct example; `run_autoattack_chain`: each attack on what
+the previous ones missed), then one transfer column per surrogate, then the masking report. What each column
+measured is kept in a `Record`, from which `assemble_results` builds the dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from drrdn_tf import attacks
+from drrdn_tf.datasets import AttackSettings
+from drrdn_tf.evaluation.masking import masking_report
+from drrdn_tf.evaluation.runner import Runner, accuracy
+from drrdn_tf.evaluation.settings import PRESETS, autoattack_budget_with, settings_for, transfer_settings
+
+
+# --------------------------------------------------------------------------- columns
+
+@dataclasses.dataclass
+class Column:
+    """One column of the results: how to build its attack and what kind of attack it is."""
+
+    key: str
+    label: str
+    kind: str                       # single-step | iterative | transfer | gradient-free
+    make: Callable[[], object]      # builds the attack right before it runs
+    surrogate: Optional[str] = None
+
+
+def paper_columns(model_fn, s: AttackSettings, eps: float, seed: int) -> List[Column]:
+    """FGSM, PGD40, PGD100, CW40, CW100 with the data set's settings (the paper's Tables 1/2)."""
+    cols = [Column("fgsm", "FGSM", "single-step", lambda: attacks.FGSM(model_fn, eps, step_size=s.fgsm_step))]
+    for loss, label in (("ce", "PGD"), ("cw", "CW")):
+        for steps in (40, 100):
+            cols.append(Column(f"{label.lower()}{steps}", f"{label}{steps}", "iterative",
+                               lambda loss=loss, steps=steps: attacks.PGD(model_fn, eps, s.step_size, steps,
+                                                                          loss=loss, seed=seed)))
+    return cols
+
+
+def quick_columns(model_fn, s: AttackSettings, eps: float, seed: int) -> List[Column]:
+    """FGSM (step eps) and PGD10 (step eps/4): the quick preset's smoke test."""
+    return [Column("fgsm", "FGSM", "single-step", lambda: attacks.FGSM(model_fn, eps)),
+            Column("pgd10", "PGD10", "iterative", lambda: attacks.PGD(model_fn, eps, eps / 4, 10, seed=seed))]
+
+
+def autoattack_columns(model_fn, s: AttackSettings, eps: float, seed: int, budget: dict) -> List[Column]:
+    """APGD-CE, APGD-T (targeted DLR) and Square, in the order of the autoattack chain; `budget` has the keys
+    of `settings.AUTOATTACK_BUDGET`."""
+    return [
+        Column("apgd_ce", "APGD-CE", "iterative",
+               lambda: attacks.apgd_ce(model_fn, eps, steps=budget["apgd_steps"], seed=seed)),
+        Column("apgd_t", "APGD-T", "iterative",
+               lambda: attacks.APGDT(model_fn, eps, steps=budget["apgd_steps"],
+                                     n_target_classes=budget["n_target_classes"], seed=seed)),
+        Column("square", "Square", "gradient-free",
+               lambda: attacks.Square(model_fn, eps, n_queries=budget["square_queries"],
+                                      p_init=s.square_p_init, seed=seed)),
+    ]
+
+
+def transfer_columns(surrogates: Dict[str, Callable], preset: str, s: AttackSettings, eps: float,
+                     seed: int) -> List[Column]:
+    """One "transfer_<name>" column per surrogate model_fn: PGD crafted on the surrogate, judged on the model."""
+    t_steps, t_step = transfer_settings(preset, s, eps)
+    return [Column(f"transfer_{name}", f"Transfer({name})", "transfer",
+                   lambda fn=surrogate_fn: attacks.Transfer(fn, eps, t_step, t_steps, seed=seed), surrogate=name)
+            for name, surrogate_fn in surrogates.items()]
+
+
+PRESET_COLUMNS = {"paper": paper_columns, "quick": quick_columns}
+
+
+# --------------------------------------------------------------------------- running columns
+
+class Record:
+    """What an evaluation has measured so far, per column key in run order: its label, its per-example flags
+    bool [N] (True = correct at x and at the attack's x'), its attack's config and the seconds it took."""
+
+    def __init__(self):
+        self.order: List[str] = []
+        self.labels: Dict[str, str] = {}
+        self.correct: Dict[str, np.ndarray] = {}
+        self.configs: Dict[str, dict] = {}
+        self.seconds: Dict[str, float] = {}
+
+    def add(self, key: str, label: str, correct: np.ndarray, config: dict, seconds: Optional[float] = None):
+        """Appends a column (a column without `seconds` gets no timing entry)."""
+        self.order.append(key)
+        self.labels[key] = label
+        self.correct[key] = correct
+        self.configs[key] = config
+        if seconds is not None:
+            self.seconds[key] = seconds
+
+
+def run_natural(runner: Runner, record: Record) -> np.ndarray:
+    """The "natural" column: bool [N], classified correctly at x."""
+    t = time.time()
+    natural = runner.natural()
+    record.add("natural", "Natural", natural, {"name": "natural"}, round(time.time() - t, 2))
+    return natural
+
+
+def run_column(runner: Runner, record: Record, col: Column, indices: np.ndarray, eps: float) -> np.ndarray:
+    """Builds and runs one column's attack on the examples `indices` and records it; returns its flags bool
+    [N] (False outside `indices`). Every x' is checked against the eps-ball of radius `eps`."""
+    attack = col.make()
+    extra: dict = {}
+    t = time.time()
+    correct = runner.run(attack, indices, title=col.label, eps=eps, extra=extra)
+    seconds = round(time.time() - t, 2)
+    config = {**attack.get_config(), "kind": col.kind, "examples_attacked": int(len(indices)), **extra}
+    if col.surrogate is not None:
+        config["surrogate"] = col.surrogate
+    record.add(col.key, col.label, correct, config, seconds)
+    return correct
+
+
+def run_independent(runner: Runner, record: Record, cols: List[Column], attacked: np.ndarray, eps: float) -> None:
+    """The paper, quick and transfer columns: each attack on the same examples `attacked` (the naturally
+    correct ones), independently of the others."""
+    for col in cols:
+        run_column(runner, record, col, attacked, eps)
+
+
+def run_autoattack_chain(runner: Runner, record: Record, cols: List[Column], natural: np.ndarray,
+                         eps: float) -> List[dict]:
+    """The autoattack chain: each attack only sees the examples all previous ones failed on, so the recorded
+    flags are cumulative (the worst case so far, never above the previous column's), and a final "autoattack"
+    column holds the worst case of all. Returns the stages' bookkeeping (examples attacked, robust after)."""
+    robust = natural.copy()
+    stages = []
+    for col in cols:
+        still = np.flatnonzero(robust)
+        c = run_column(runner, record, col, still, eps)
+        robust = robust & c  # c is False outside `still`
+        record.correct[col.key] = robust.copy()  # cumulative: the worst case so far
+        record.configs[col.key]["cumulative"] = True
+        stages.append({"attack": col.key, "examples_attacked": int(len(still)), "robust_after": int(robust.sum())})
+    record.add("autoattack", "AutoAttack", robust.copy(),
+               {"name": "autoattack", "worst_case_of": [c.key for c in cols], "eps": eps, "norm": "linf"})
+    return stages
+
+
+def assemble_results(record: Record, model: str, dataset: str, preset: str, eps: float, seed: int) -> dict:
+    """The results dict of the recorded columns (accuracies as fractions in [0, 1]). Its "seconds" is the
+    record's own dict, so later timings (masking, total) land in it."""
+    return {
+        "model": model, "dataset": dataset, "preset": preset, "num_examples": int(len(record.correct["natural"])),
+        "eps": eps, "norm": "linf", "seed": seed,
+        "accuracy": {k: accuracy(record.correct[k]) for k in record.order},
+        "attacks": record.configs,
+        "columns": [{"key": k, "label": record.labels[k]} for k in record.order],
+        "seconds": record.seconds,
+        "robust_requires_natural": True,
+    }
+
+
+# --------------------------------------------------------------------------- the protocol
+
+def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset: str, preset: str = "paper",
+             batch_size: int = 256, surrogates: Optional[Dict[str, Callable]] = None, seed: int = 0,
+             eps: Optional[float] = None, masking: bool = True, masking_examples: int = 200,
+             masking_tolerance: float = 0.02, per_example: bool = True, progress: bool = True,
+             model: str = "model", log: Callable[[str], None] = print,
+             autoattack_budget: Optional[dict] = None) -> dict:
+    """Runs one preset and returns the results dict (accuracies as fractions in [0, 1]).
+
+    Args:
+      model_fn: images float32 [B, H, W, C] -> logits [B, num_classes] of the model under test.
+      images, labels: the examples (float32 [N, H, W, C] in [0, 1], int [N]), e.g. the first N of the test split.
+      dataset: picks eps and the attack settings (`drrdn_tf.datasets`).
+      preset: "paper", "autoattack" or "quick".
+      surrogates: {name: surrogate model_fn} for transfer columns.
+      eps: overrides the data set's eps (step sizes stay the data set's).
+      masking: run the masking report (on the first `masking_examples` examples).
+      autoattack_budget: overrides of the autoattack preset's budgets (keys apgd_steps, n_target_classes,
+        square_queries), for tests; the default is AutoAttack's standard budget.
+
+    Raises ValueError for an unknown preset or data set, a negative eps or no examples.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    s = settings_for(dataset)
+    eps = s.eps if eps is None else float(eps)
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels, np.int32)
+    n = len(labels)
+    if n == 0:
+        raise ValueError("no examples to evaluate")
+    t_start = time.time()
+    runner = Runner(model_fn, images, labels, batch_size, seed=seed, progress=progress, log=log)
+    record = Record()
+    natural = run_natural(runner, record)
+    attacked = np.flatnonzero(natural)  # only naturally correct examples are attacked
+    stages = None
+    if preset == "autoattack":
+        cols = autoattack_columns(model_fn, s, eps, seed, autoattack_budget_with(autoattack_budget))
+        stages = run_autoattack_chain(runner, record, cols, natural, eps)
+    else:
+        run_independent(runner, record, PRESET_COLUMNS[preset](model_fn, s, eps, seed), attacked, eps)
+    run_independent(runner, record, transfer_columns(dict(surrogates or {}), preset, s, eps, seed), attacked, eps)
+
+    results = assemble_results(record, model, dataset, preset, eps, seed)
+    if stages is not None:
+        results["autoattack_stages"] = stages
+    if masking:
+        t = time.time()
+        results["masking"] = masking_report(runner, record.correct, record.configs, preset, s, eps, seed,
+                                            min(n, max(1, masking_examples)), masking_tolerance, log)
+        record.seconds["masking"] = round(time.time() - t, 2)
+    if per_example:
+        results["per_example"] = {"labels": labels.tolist(),
+                                  "correct": {k: record.correct[k].astype(int).tolist() for k in record.order}}
+    record.seconds["total"] = round(time.time() - t_start, 2)
+    return results
+

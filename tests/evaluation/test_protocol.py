@@ -1,0 +1,93 @@
+"""The presets' settings and bookkeeping: the data sets' attack settings, the paper columns' settings and
+per-example worst case, the autoattack chain attacking only still-robust points, its default budget."""
+
+import numpy as np
+import pytest
+
+from drrdn_tf import evaluation
+
+import evaluation_models
+from evaluation_models import keras_fn
+
+
+@pytest.fixture(scope="module")
+def model():
+    return evaluation_models.trained(*evaluation_models.MODELS["model"])
+
+
+@pytest.fixture(scope="module")
+def surrogate():
+    return evaluation_models.trained(*evaluation_models.MODELS["surrogate"])
+
+
+@pytest.fixture(scope="module")
+def test_slice(demo):
+    return demo[2][:64], demo[3][:64]
+
+
+def test_dataset_settings_are_the_papers():
+    s = evaluation.settings_for("mnist")
+    assert (s.eps, s.step_size, s.fgsm_step, s.transfer_steps, s.transfer_step) == (0.3, 0.01, 0.1, 40, 0.01)
+    s = evaluation.settings_for("cifar10")
+    assert (s.eps, s.step_size, s.fgsm_step, s.transfer_steps, s.transfer_step) == (0.031, 0.003, 0.03, 20, 0.003)
+    assert s.square_p_init == 0.05 and evaluation.settings_for("mnist").square_p_init == 0.8
+    s = evaluation.settings_for("fashion_mnist")
+    assert (s.eps, s.step_size) == (0.1, 0.01)
+    assert evaluation.settings_for("demo") == evaluation.settings_for("mnist")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        evaluation.settings_for("svhn")
+
+
+def test_paper_preset_columns_settings_and_per_example_worst_case(model, surrogate, test_slice):
+    x, y = test_slice
+    fn = keras_fn(model)
+    r = evaluation.evaluate(fn, x, y, "mnist", preset="paper", batch_size=32, surrogates={"s": keras_fn(surrogate)},
+                            masking=False, progress=False, log=lambda m: None)
+    keys = [c["key"] for c in r["columns"]]
+    assert keys == ["natural", "fgsm", "pgd40", "pgd100", "cw40", "cw100", "transfer_s"]
+    a = r["attacks"]
+    assert a["fgsm"]["step_size"] == 0.1 and a["fgsm"]["eps"] == 0.3 and a["fgsm"]["steps"] == 1
+    for k, steps, loss in (("pgd40", 40, "ce"), ("pgd100", 100, "ce"), ("cw40", 40, "cw"), ("cw100", 100, "cw")):
+        assert (a[k]["steps"], a[k]["step_size"], a[k]["eps"], a[k]["loss"]) == (steps, 0.01, 0.3, loss)
+        assert a[k]["random_start"] == "uniform"
+    surrogate_attack = a["transfer_s"]["surrogate_attack"]
+    assert (surrogate_attack["steps"], surrogate_attack["step_size"]) == (40, 0.01)
+    assert surrogate_attack["keep_best"] is False  # the plain loop's last iterate is what transfers
+    c = {k: np.array(v, bool) for k, v in r["per_example"]["correct"].items()}
+    # Same seeds, same starts: more steps never let an example survive that fewer steps broke.
+    assert not np.any(c["pgd100"] & ~c["pgd40"]) and not np.any(c["cw100"] & ~c["cw40"])
+    for k in keys:
+        assert not np.any(c[k] & ~c["natural"])
+    assert r["accuracy"]["pgd40"] <= 0.1  # a standard model at eps 0.3
+
+
+def test_autoattack_preset_attacks_only_still_robust_points(model, test_slice):
+    x, y = test_slice
+    fn = keras_fn(model)
+    budget = {"apgd_steps": 10, "n_target_classes": 2, "square_queries": 40}
+    r = evaluation.evaluate(fn, x, y, "mnist", preset="autoattack", eps=0.08, batch_size=32, masking=False,
+                            progress=False, log=lambda m: None, autoattack_budget=budget)
+    acc, a = r["accuracy"], r["attacks"]
+    n = len(y)
+    assert [c["key"] for c in r["columns"]] == ["natural", "apgd_ce", "apgd_t", "square", "autoattack"]
+    assert acc["natural"] >= acc["apgd_ce"] >= acc["apgd_t"] >= acc["square"] == acc["autoattack"]
+    assert 0.1 < acc["apgd_ce"] < acc["natural"]  # a non-trivial case
+    assert a["apgd_ce"]["examples_attacked"] == round(acc["natural"] * n)
+    assert a["apgd_t"]["examples_attacked"] == round(acc["apgd_ce"] * n)
+    assert a["square"]["examples_attacked"] == round(acc["apgd_t"] * n)
+    assert a["square"]["queries_max"] <= 40 and a["apgd_t"]["n_target_classes"] == 2
+    c = {k: np.array(v, bool) for k, v in r["per_example"]["correct"].items()}
+    assert not np.any(c["autoattack"] & ~c["apgd_ce"]) and not np.any(c["autoattack"] & ~c["apgd_t"])
+
+
+def test_autoattack_preset_default_budget_is_autoattacks(model, test_slice):
+    x, y = test_slice
+    r = evaluation.evaluate(keras_fn(model), x[:32], y[:32], "demo", preset="autoattack", batch_size=32,
+                            masking=False, per_example=False, progress=False, log=lambda m: None)
+    a = r["attacks"]
+    assert (a["apgd_ce"]["steps"], a["apgd_ce"]["loss"], a["apgd_ce"]["initial_step"]) == (100, "ce", 0.6)
+    assert a["apgd_ce"]["checkpoints"] == [0, 22, 41, 57, 70, 80, 87, 93, 99]
+    assert (a["apgd_t"]["steps"], a["apgd_t"]["n_target_classes"], a["apgd_t"]["loss"]) == (100, 9, "dlr-targeted")
+    assert (a["square"]["n_queries"], a["square"]["p_init"]) == (5000, 0.8)
+    assert r["accuracy"]["autoattack"] <= 0.05
+    assert "per_example" not in r
