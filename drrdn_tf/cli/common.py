@@ -28,7 +28,7 @@ def quiet_tensorflow() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
-        import tensorflow  # noqa: F401
+        import tensorflow  # noqa: F401 - imported for its side effect: TF starts here, quietly
         import keras  # noqa: F401
     finally:
         os.dup2(saved, 2)

@@ -36,6 +36,14 @@ def _entry(name: str, passed: bool, detail: str, **values) -> dict:
     return {"name": name, "passed": bool(passed), "detail": detail, **values}
 
 
+def _comparison(name: str, stronger: float, weaker: float, tol: float, detail: str, failure: str,
+                **values) -> dict:
+    """The entry of a check that the accuracy under the attack expected to be stronger is at most the other's
+    + `tol`; a failure appends ": <failure>" to the detail."""
+    passed = stronger <= weaker + tol
+    return _entry(name, passed, detail + ("" if passed else f": {failure}"), **values)
+
+
 def warnings_of(checks: Sequence[dict]) -> List[str]:
     """The warnings of the failed check entries, "<name>: <detail>", in check order."""
     return [f"{c['name']}: {c['detail']}" for c in checks if not c["passed"]]
@@ -127,11 +135,10 @@ def check_iterative_not_weaker_than_single_step(correct: Dict[str, np.ndarray], 
     for k in [k for k, c in configs.items() if c.get("kind") == "iterative"]:
         a_it = accuracy(correct[k], fgsm_subset)
         a_fg = accuracy(correct_fgsm, fgsm_subset)
-        checks.append(_entry(f"iterative_not_weaker_than_single_step:{k}", a_it <= a_fg + tol,
-                             f"{k} {100 * a_it:.1f}% vs FGSM {100 * a_fg:.1f}%"
-                             + ("" if a_it <= a_fg + tol else
-                                ": an iterative attack weaker than one step (gradient masking?)"),
-                             iterative=a_it, single_step=a_fg))
+        checks.append(_comparison(f"iterative_not_weaker_than_single_step:{k}", a_it, a_fg, tol,
+                                  f"{k} {100 * a_it:.1f}% vs FGSM {100 * a_fg:.1f}%",
+                                  "an iterative attack weaker than one step (gradient masking?)",
+                                  iterative=a_it, single_step=a_fg))
     return checks
 
 
@@ -145,11 +152,10 @@ def check_whitebox_not_weaker_than_transfer(correct: Dict[str, np.ndarray], conf
         if c.get("kind") != "transfer":
             continue
         a_tr = accuracy(correct[k])
-        checks.append(_entry(f"whitebox_not_weaker_than_transfer:{k}", best_white <= a_tr + tol,
-                             f"best white-box {100 * best_white:.1f}% vs {k} {100 * a_tr:.1f}%"
-                             + ("" if best_white <= a_tr + tol else
-                                ": a black-box transfer attack beats the white-box ones (gradient masking?)"),
-                             whitebox=best_white, transfer=a_tr))
+        checks.append(_comparison(f"whitebox_not_weaker_than_transfer:{k}", best_white, a_tr, tol,
+                                  f"best white-box {100 * best_white:.1f}% vs {k} {100 * a_tr:.1f}%",
+                                  "a black-box transfer attack beats the white-box ones (gradient masking?)",
+                                  whitebox=best_white, transfer=a_tr))
     return checks
 
 
