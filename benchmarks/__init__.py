@@ -8,11 +8,6 @@ model), `figures` (ratios and targets), `tables` (the readable table), `opprofil
 `report` (BENCHMARKS.md).
 """
 
-import sys as _sys
-
-if _sys.argv[:1] == ["-m"]:
-    # `python -m benchmarks.<name>` is locating its module: start TensorFlow quietly, as the package's own
-    # command lines do (drrdn_tf.cli.common.quiet_tensorflow).
-    from drrdn_tf.cli.common import quiet_tensorflow as _quiet_tensorflow
-
-    _quiet_tensorflow()
+# Importing drrdn_tf during `python -m benchmarks.<name>` starts TensorFlow quietly (drrdn_tf/__init__.py does
+# it for every `python -m` launch), as the package's own command lines do.
+import drrdn_tf  # noqa: E402,F401
