@@ -29,7 +29,8 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
-from drrdn_tf.experiments.stability_report import steadiness, table_markdown, write_report
+from drrdn_tf.experiments.stability_report import table_markdown, write_report
+from drrdn_tf.experiments.steadiness import steadiness
 from drrdn_tf.experiments.stability_rungs import EVAL_STEP, EVAL_STEPS, LADDER, RUNGS, run_dir, settings_of
 
 #: The study's parts: rungs and budget (stability_rungs), the report (stability_report), the runner (here).

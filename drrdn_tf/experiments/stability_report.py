@@ -8,22 +8,8 @@ import os
 from typing import Dict, List, Optional
 
 from drrdn_tf import config as config_lib
-from drrdn_tf.experiments.stability_rungs import (EVAL_STEP, EVAL_STEPS, PROXY, RUNGS, STEADY_POINTS, run_dir,
-                                                  settings_of)
-
-
-def steadiness(history: List[dict], warmup: int) -> dict:
-    """From the per-epoch history: validation figures after the warm-up (epochs >= warmup, 1-based: the
-    first epoch at full eps and every later one), in points (percent)."""
-    full = [e for e in history if e["epoch"] >= max(warmup, 1)] or history
-    pgd = [100 * e["val_pgd_acc"] for e in full]
-    drops = [a - b for a, b in zip(pgd, pgd[1:])]
-    last = history[-1]
-    return {"epochs": len(history), "val_acc": 100 * last["val_acc"], "val_pgd_acc": pgd[-1],
-            "best_val_pgd_acc": max(pgd), "max_drop": max([0.0] + drops), "last_minus_best": pgd[-1] - max(pgd),
-            "min_train_acc": 100 * min(e.get("acc", e.get("adv_acc", 0.0)) for e in full),
-            "dom_acc_s": last.get("dom_acc_s"), "zs_norm": last.get("zs_norm"),
-            "steady": max([0.0] + drops) <= STEADY_POINTS and pgd[-1] - max(pgd) >= -STEADY_POINTS}
+from drrdn_tf.experiments.stability_rungs import EVAL_STEP, EVAL_STEPS, PROXY, RUNGS, run_dir, settings_of
+from drrdn_tf.experiments.steadiness import STEADY_POINTS, steadiness
 
 
 def summarize_run(folder: str, rung: str, seed: int, output_dir: str) -> Optional[dict]:

@@ -1,5 +1,5 @@
 """The stability study's definitions: the proxy budget, the rungs (each a set of overrides of DRRDN as printed),
-the evaluation attack and the steadiness threshold, and the settings and folder of each (rung, seed)."""
+the evaluation attack, and the settings and folder of each (rung, seed)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ TINY = dict(train_examples=128, val_examples=64, pgd_steps=1, epochs=2, eps_warm
             batch_size=64, probe_every=1)
 #: every DRRDN term but Eq. 4 off: c_i and d_i still train on L_BC, nothing but L_CE reaches g or d_s.
 EXTRAS_OFF = dict(lambda_adv=0.0, lambda_ent=0.0, lambda_mi=0.0, lambda_rec=0.0, bc_encoder_weight=0.0)
-#: the PGD-40 evaluation attack (the paper's MNIST setting) and the validation criterion, in points.
+#: the PGD-40 evaluation attack (the paper's MNIST setting).
 EVAL_STEPS, EVAL_STEP = 40, 0.01
-STEADY_POINTS = 2.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""The paper's Figure 2: t-SNE of DRRDN's class-specific z_s and class-irrelevant z_i and of a Standard model's
+representation, for natural test images, their white-box PGD examples, and both together.
+
+    python -m drrdn_tf.experiments.figure2 --drrdn=results/mnist/drrdn --standard=results/mnist/standard \
+        --dataset=mnist --data_dir=../shared/data --num_examples=500 --output=results/mnist/figure2.png
+
+Layout (the paper's 3 x 3): columns z_s, z_i, Standard; rows natural, natural + adversarial, adversarial.
+Points are coloured by class; natural ones are dots, adversarial ones crosses. Our choice where the paper is
+silent: one t-SNE (scikit-learn's, PCA start, fixed seed) per column, fitted on natural and adversarial points
+together, whose rows show the natural points, all of them, and the adversarial ones; so the three rows of a
+column share coordinates and the middle row shows how well the two domains align. The sample is the first
+`num_examples` test images; the attack is the data set's white-box PGD (eps, step and steps of the paper's
+tables), each model attacked on its own inference path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from absl import flags
+
+from drrdn_tf.cli.common import fail, run_app
+
+COLUMNS = (("z_s", "class-specific z_s (DRRDN)"), ("z_i", "class-irrelevant z_i (DRRDN)"),
+           ("standard", "Standard model's representation"))
+ROWS = ("natural", "natural + adversarial", "adversarial")
+
+
+def embed(natural: np.ndarray, adversarial: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+    """2-D t-SNE (scikit-learn) of [natural; adversarial] ([N, D] each) -> [2N, 2]: natural points first."""
+    from sklearn.manifold import TSNE
+    points = np.concatenate([natural, adversarial]).astype(np.float64)
+    perplexity = min(perplexity, (len(points) - 1) / 3)      # TSNE requires perplexity < n_samples
+    return TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity).fit_transform(points)
+
+
+def figure(embeddings: Dict[str, np.ndarray], labels: np.ndarray, title: Optional[str] = None):
+    """The 3 x 3 figure from {column: [2N, 2] embedding (natural first)} and the class labels [N]."""
+    from drrdn_tf import plots
+    n = len(labels)
+    fig = plots.new_figure(figsize=(13, 12.5), layout="constrained")
+    axes = fig.subplots(3, 3)
+    import matplotlib
+    from matplotlib.lines import Line2D
+    cmap = matplotlib.colormaps["tab10"]
+    for c, (key, name) in enumerate(COLUMNS):
+        e = embeddings[key]
+        nat, adv = e[:n], e[n:]
+        for r, row in enumerate(ROWS):
+            ax = axes[r, c]
+            if row != "adversarial":
+                ax.scatter(nat[:, 0], nat[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=9.5, s=6, marker="o",
+                           linewidths=0)
+            if row != "natural":
+                ax.scatter(adv[:, 0], adv[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=9.5, s=10, marker="x",
+                           linewidths=0.6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=11)
+            if c == 0:
+                ax.set_ylabel(row, fontsize=11)
+    handles = [Line2D([], [], marker=m, linestyle="", color="black", label=what)
+               for m, what in (("o", "natural"), ("x", "adversarial"))]
+    handles += [Line2D([], [], marker="s", linestyle="", color=cmap(k), label=f"class {k}")
+                for k in sorted(set(int(v) for v in labels))]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(12, len(handles)))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def make_figure2(drrdn, standard, images: np.ndarray, labels: np.ndarray, eps: float, step_size: float,
+                 steps: int, seed: int = 0, title: Optional[str] = None, progress: bool = True) -> Tuple[object, dict]:
+    """Attacks, representations, t-SNE and the figure for a DRRDN and a Standard model (keras models of this
+    package) on test images [N, H, W, C] in [0, 1] with labels [N]. Returns (figure, record): the record says
+    what was embedded (counts, attack, seed) for the JSON beside the PNG."""
+    from drrdn_tf.experiments import representations as reps
+    pairs = reps.natural_and_adversarial(drrdn, standard, images, labels, eps, step_size, steps, seed, progress)
+    embeddings = {}
+    for key, _ in COLUMNS:
+        if progress:
+            print(f"t-SNE of {key} ({2 * len(labels)} points)", flush=True)
+        embeddings[key] = embed(*pairs[key], seed=seed)
+    record = {"num_examples": int(len(labels)), "examples": "the first num_examples test images",
+              "attack": {"name": "pgd", "eps": eps, "step_size": step_size, "steps": steps, "seed": seed,
+                         "target": "each model's own inference path"},
+              "tsne": {"library": "scikit-learn", "init": "pca", "random_state": seed,
+                       "fitted_on": "natural and adversarial points together, one embedding per column"},
+              "dims": {key: int(pairs[key][0].shape[1]) for key, _ in COLUMNS}}
+    return figure(embeddings, labels, title), record
+
+
+# --------------------------------------------------------------------------- the command
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The command's flags (defined only when it runs as a command, so importing the module defines none)."""
+    flags.DEFINE_string("drrdn", None, "DRRDN run folder (with model.keras) or .keras file")
+    flags.DEFINE_string("standard", None, "Standard model's run folder (with model.keras) or .keras file")
+    flags.DEFINE_string("dataset", "mnist", "test images of this data set")
+    flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
+    flags.DEFINE_integer("num_examples", 500, "the first N test images")
+    flags.DEFINE_integer("steps", 40, "PGD steps (the paper's white-box PGD-40)")
+    flags.DEFINE_integer("seed", 0, "seed of the attack's random starts and of t-SNE")
+    flags.DEFINE_string("output", "figure2.png", "PNG to write (a JSON record of what was embedded goes beside it)")
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
+    if not FLAGS.drrdn or not FLAGS.standard:
+        fail("give --drrdn=<DRRDN run folder> and --standard=<Standard run folder>")
+    if FLAGS.num_examples < 10:
+        fail(f"--num_examples={FLAGS.num_examples}: t-SNE needs at least 10 images")
+    from drrdn_tf import data, datasets, plots
+    from drrdn_tf.experiments import representations as reps
+    from drrdn_tf.files import recorded_path, write_json
+    try:
+        attack = datasets.get(FLAGS.dataset).attack
+        raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
+        drrdn, standard = reps.load_model(FLAGS.drrdn), reps.load_model(FLAGS.standard)
+        if not hasattr(drrdn, "d_i"):
+            raise ValueError(f"--drrdn={FLAGS.drrdn} holds a {type(drrdn).__name__} model, not DRRDN")
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    images = data.to_float(raw.test.images[:FLAGS.num_examples])
+    labels = np.asarray(raw.test.labels[:FLAGS.num_examples])
+    fig, record = make_figure2(drrdn, standard, images, labels, attack.eps, attack.step_size, FLAGS.steps,
+                               FLAGS.seed, title=f"{FLAGS.dataset}: t-SNE of {len(labels)} test images")
+    record.update(dataset=FLAGS.dataset, drrdn=recorded_path(FLAGS.drrdn), standard=recorded_path(FLAGS.standard))
+    try:
+        plots.save(fig, FLAGS.output)
+    except plots.PlotUnavailable as e:
+        fail(str(e))
+    write_json(os.path.splitext(FLAGS.output)[0] + ".json", record)
+    print(f"wrote {FLAGS.output}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    define_flags()
+    run_app(main)
