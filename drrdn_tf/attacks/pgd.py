@@ -91,7 +91,7 @@ def _last_iterate(model_fn, ball, labels, step_size, steps, x, loss_fn):
     step = _ascent(model_fn, ball, labels, step_size, loss_fn, tf.UnconnectedGradients.NONE)
 
     def body(i, x):
-        return i + 1, step(x)[0]
+        return i + 1, same_shape(step(x)[0], x)   # a SavedModel's unknown batch size must not leak into x
 
     _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x), parallel_iterations=1)
     return tf.stop_gradient(x)

@@ -14,14 +14,12 @@ as JSON (accuracies as fractions). Bad input exits with status 2 and one line on
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import flags, logging
 
 from drrdn_tf.cli.common import fail, run_app
 
 from drrdn_tf import datasets
-from drrdn_tf.files import recorded_path
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "SavedModel folder with a serving_default signature (images -> logits)")
@@ -41,11 +39,6 @@ flags.DEFINE_boolean("per_example", True, "store per-example correctness in the 
 flags.DEFINE_boolean("progress", True, "show progress bars")
 
 
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"
-
-
 def check_flags() -> None:
     if FLAGS.model is None:
         fail("--model=PATH is required (a SavedModel folder, e.g. runs/<run>/savedmodel)")
@@ -62,34 +55,13 @@ def check_flags() -> None:
 
 
 def load_model(path: str, what: str):
-    """(model_fn, name) for a SavedModel that takes the data set's images and returns its classes' logits."""
-    import numpy as np
-    import tensorflow as tf
-
+    """(model_fn, name) for a SavedModel that takes the data set's images and returns its classes' logits
+    (`evaluation.load_checked`); anything else is a one-line error."""
     from drrdn_tf import evaluation
-
     try:
-        model_fn, shape = evaluation.savedmodel_fn(path)
+        return evaluation.load_checked(path, FLAGS.dataset, what)
     except ValueError as e:
         fail(str(e))
-    except Exception as e:  # a corrupt or foreign folder: TensorFlow's own errors
-        fail(f"cannot load {what} {path} as a SavedModel: {_first_line(e)}")
-    image_shape = datasets.get(FLAGS.dataset).image_shape
-    try:
-        evaluation.check_input_shape(shape, image_shape, what=f"{what} {path}", images=f"{FLAGS.dataset} images")
-    except ValueError as e:
-        fail(str(e))
-    try:
-        logits = model_fn(tf.zeros((1,) + image_shape, tf.float32))
-    except Exception as e:
-        fail(f"{what} {path} cannot run on {FLAGS.dataset} images of shape {image_shape}: {_first_line(e)}")
-    num_classes = datasets.get(FLAGS.dataset).num_classes
-    if logits.shape.rank != 2 or logits.shape[-1] != num_classes:
-        fail(f"{what} {path} returns logits of shape {logits.shape.as_list()}, but {FLAGS.dataset} has "
-             f"{num_classes} classes (expected [batch, {num_classes}])")
-    if not np.all(np.isfinite(logits.numpy())):
-        fail(f"{what} {path} returns non-finite logits")
-    return model_fn, evaluation.model_name(path)
 
 
 def main(argv) -> None:
@@ -98,7 +70,6 @@ def main(argv) -> None:
         fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
     check_flags()
 
-    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -116,14 +87,10 @@ def main(argv) -> None:
     labels = raw.test.labels[:n].astype(np.int32)
 
     model_fn, name = load_model(FLAGS.model, "model")
-    surrogates = {}
-    for path in FLAGS.surrogates:
-        fn, sname = load_model(path, "surrogate")
-        key = sname
-        i = 2
-        while key in surrogates:
-            key, i = f"{sname}_{i}", i + 1
-        surrogates[key] = (fn, recorded_path(path))
+    try:
+        surrogates = evaluation.load_surrogates(FLAGS.surrogates, FLAGS.dataset)
+    except ValueError as e:
+        fail(str(e))
 
     output = FLAGS.output or f"evaluation_{FLAGS.dataset}_{FLAGS.preset}.json"
     print(f"Evaluating {os.path.abspath(FLAGS.model)} on the first {n} {FLAGS.dataset} test images "
@@ -134,12 +101,7 @@ def main(argv) -> None:
         masking_examples=FLAGS.masking_examples, masking_tolerance=FLAGS.masking_tolerance,
         per_example=FLAGS.per_example, progress=FLAGS.progress, model=name,
         log=lambda m: print(m, flush=True))
-    results["model"] = recorded_path(FLAGS.model)
-    results["model_name"] = name
-    results["surrogates"] = {k: p for k, (_, p) in surrogates.items()}
-    results["data_source"] = raw.source
-    results["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__,
-                           "python": sys.version.split()[0]}
+    results.update(evaluation.provenance(FLAGS.model, surrogates, raw.source))
     write_json(output, results)
     print(evaluation.format_table(results), flush=True)
     print(f"-> {os.path.abspath(output)}", flush=True)

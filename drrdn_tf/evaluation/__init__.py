@@ -27,21 +27,25 @@ The masking report (Carlini et al. 2019, "On evaluating adversarial robustness")
   - more PGD steps never help the model;
 each with a tolerance (default 2 percentage points, on the same examples). Violations become warnings.
 
-Layout: `settings` (presets, the data sets' attack settings, budgets), `models` (SavedModel loading),
-`runner` (`Runner`: batched, padded, seeded attack runs with eps-ball checks), `protocol` (`evaluate`),
-`masking` (`masking_report`, one function per check), `report` (`format_table`).
+Layout: `settings` (presets, the data sets' attack settings, budgets), `models` (SavedModel loading, checked
+against a data set; surrogates' column names; provenance), `runner` (`Runner`: batched, padded, seeded attack
+runs with eps-ball checks), `protocol` (`evaluate`), `masking` (`masking_report`, one function per check),
+`report` (`format_table`).
 """
 
 from drrdn_tf.evaluation.masking import masking_report, warnings_of
-from drrdn_tf.evaluation.models import check_input_shape, model_name, savedmodel_fn
+from drrdn_tf.evaluation.models import (check_input_shape, load_checked, load_surrogates, model_name, provenance,
+                                        savedmodel_fn)
 from drrdn_tf.evaluation.protocol import Column, evaluate, paper_columns, quick_columns
 from drrdn_tf.evaluation.report import format_masking, format_table
 from drrdn_tf.evaluation.runner import Runner, accuracy
-from drrdn_tf.evaluation.settings import (AUTOATTACK_BUDGET, MASKING_SETTINGS, PRESETS, settings_for,
-                                          transfer_settings)
+from drrdn_tf.evaluation.settings import (AUTOATTACK_BUDGET, MASKING_SETTINGS, PRESETS, TINY_AUTOATTACK_BUDGET,
+                                          settings_for, transfer_settings)
 
 __all__ = ["evaluate", "masking_report", "format_table", "Runner", "savedmodel_fn", "check_input_shape",
            "settings_for", "PRESETS", "model_name",
            # the other module-level names of the former evaluation.py, and the split's new helpers
            "Column", "paper_columns", "quick_columns", "transfer_settings", "MASKING_SETTINGS", "AUTOATTACK_BUDGET",
-           "accuracy", "warnings_of", "format_masking"]
+           "accuracy", "warnings_of", "format_masking",
+           # SavedModels checked against a data set, named surrogates, provenance (shared by the two CLIs)
+           "load_checked", "load_surrogates", "provenance", "TINY_AUTOATTACK_BUDGET"]

@@ -26,6 +26,9 @@ MASKING_SETTINGS = {
 # `evaluate(autoattack_budget=...)` overrides single keys (tests use a tiny budget).
 AUTOATTACK_BUDGET = {"apgd_steps": 100, "n_target_classes": 9, "square_queries": 5000}
 
+# A budget that only checks the autoattack chain's code paths (the --tiny runs of the experiment commands).
+TINY_AUTOATTACK_BUDGET = {"apgd_steps": 2, "n_target_classes": 1, "square_queries": 4}
+
 
 def settings_for(dataset: str) -> AttackSettings:
     """The threat model and attack settings of `dataset` (its registry entry in `drrdn_tf.datasets`).

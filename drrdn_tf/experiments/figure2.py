@@ -111,6 +111,27 @@ def define_flags() -> None:
     flags.DEFINE_string("output", "figure2.png", "PNG to write (a JSON record of what was embedded goes beside it)")
 
 
+def write_figure2(drrdn_path: str, standard_path: str, dataset: str, images: np.ndarray, labels: np.ndarray,
+                  output: str, steps: int = 40, seed: int = 0, progress: bool = True) -> dict:
+    """Figure 2 of the run folders' (or .keras files') models on test images [N, H, W, C] in [0, 1] with labels
+    [N], attacked with `dataset`'s white-box PGD of `steps` steps: writes `output` (PNG) and the record of what
+    was embedded beside it (.json, paths relative to the working directory); returns the record. Raises
+    ValueError for a missing model or one of the wrong kind, plots.PlotUnavailable without matplotlib."""
+    from drrdn_tf import datasets, plots
+    from drrdn_tf.experiments import representations as reps
+    from drrdn_tf.files import recorded_path, write_json
+    attack = datasets.get(dataset).attack
+    drrdn, standard = reps.load_model(drrdn_path), reps.load_model(standard_path)
+    if not hasattr(drrdn, "d_i"):
+        raise ValueError(f"--drrdn={drrdn_path} holds a {type(drrdn).__name__} model, not DRRDN")
+    fig, record = make_figure2(drrdn, standard, images, labels, attack.eps, attack.step_size, steps, seed,
+                               title=f"{dataset}: t-SNE of {len(labels)} test images", progress=progress)
+    record.update(dataset=dataset, drrdn=recorded_path(drrdn_path), standard=recorded_path(standard_path))
+    plots.save(fig, output)
+    write_json(os.path.splitext(output)[0] + ".json", record)
+    return record
+
+
 def main(argv) -> None:
     if len(argv) > 1:
         fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
@@ -118,27 +139,13 @@ def main(argv) -> None:
         fail("give --drrdn=<DRRDN run folder> and --standard=<Standard run folder>")
     if FLAGS.num_examples < 10:
         fail(f"--num_examples={FLAGS.num_examples}: t-SNE needs at least 10 images")
-    from drrdn_tf import data, datasets, plots
-    from drrdn_tf.experiments import representations as reps
-    from drrdn_tf.files import recorded_path, write_json
+    from drrdn_tf import data, plots
     try:
-        attack = datasets.get(FLAGS.dataset).attack
         raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
-        drrdn, standard = reps.load_model(FLAGS.drrdn), reps.load_model(FLAGS.standard)
-        if not hasattr(drrdn, "d_i"):
-            raise ValueError(f"--drrdn={FLAGS.drrdn} holds a {type(drrdn).__name__} model, not DRRDN")
-    except (ValueError, OSError) as e:
+        write_figure2(FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, data.to_float(raw.test.images[:FLAGS.num_examples]),
+                      np.asarray(raw.test.labels[:FLAGS.num_examples]), FLAGS.output, FLAGS.steps, FLAGS.seed)
+    except (ValueError, OSError, plots.PlotUnavailable) as e:
         fail(str(e))
-    images = data.to_float(raw.test.images[:FLAGS.num_examples])
-    labels = np.asarray(raw.test.labels[:FLAGS.num_examples])
-    fig, record = make_figure2(drrdn, standard, images, labels, attack.eps, attack.step_size, FLAGS.steps,
-                               FLAGS.seed, title=f"{FLAGS.dataset}: t-SNE of {len(labels)} test images")
-    record.update(dataset=FLAGS.dataset, drrdn=recorded_path(FLAGS.drrdn), standard=recorded_path(FLAGS.standard))
-    try:
-        plots.save(fig, FLAGS.output)
-    except plots.PlotUnavailable as e:
-        fail(str(e))
-    write_json(os.path.splitext(FLAGS.output)[0] + ".json", record)
     print(f"wrote {FLAGS.output}", file=sys.stderr, flush=True)
 
 

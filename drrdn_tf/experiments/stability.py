@@ -29,6 +29,7 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.stability_report import table_markdown, write_report
 from drrdn_tf.experiments.steadiness import steadiness
 from drrdn_tf.experiments.stability_rungs import EVAL_STEP, EVAL_STEPS, LADDER, RUNGS, run_dir, settings_of
@@ -57,7 +58,7 @@ def test_split(s: config_lib.Settings, data_dir: Optional[str]):
 
 
 #: the autoattack preset's budget in a TINY study (the real study uses AutoAttack's standard budget)
-TINY_AUTOATTACK = {"apgd_steps": 2, "n_target_classes": 1, "square_queries": 4}
+TINY_AUTOATTACK = TINY_AUTOATTACK_BUDGET
 
 
 def evaluate_run(folder: str, s: config_lib.Settings, data_dir: Optional[str], autoattack: bool,

@@ -116,38 +116,49 @@ def define_flags() -> None:
     flags.DEFINE_string("output", "table3.json", "JSON to write (the Markdown table goes beside it, .md)")
 
 
+def write_table3(drrdn_path: str, standard_path: str, dataset: str, raw, output: str,
+                 num_examples: Optional[int] = None, finetune_examples: int = 10000, finetune_epochs: int = 5,
+                 steps: int = 40, seed: int = 0, progress: bool = True) -> dict:
+    """Table 3 of the run folders' (or .keras files') models: the first `finetune_examples` training images of
+    `raw` (a `data.load_raw` result) fine-tune the head, the first `num_examples` test images (default all) are
+    attacked with `dataset`'s white-box PGD of `steps` steps. Writes `output` (JSON, paths relative to the
+    working directory) and the Markdown table beside it (.md); returns the result. Warns on stderr when r was
+    never trained (lambda_rec = 0). Raises ValueError for a missing model or one of the wrong kind."""
+    from drrdn_tf import data, datasets
+    from drrdn_tf.experiments import representations as reps
+    from drrdn_tf.files import recorded_path, write_json, write_text
+    attack = datasets.get(dataset).attack
+    drrdn, standard = reps.load_model(drrdn_path), reps.load_model(standard_path)
+    if not hasattr(drrdn, "reconstructor"):
+        raise ValueError(f"--drrdn={drrdn_path} holds a {type(drrdn).__name__} model, not DRRDN")
+    if not hasattr(standard, "classifier"):
+        raise ValueError(f"--standard={standard_path} holds a {type(standard).__name__} model, not a baseline")
+    if drrdn.lambda_rec == 0:
+        print("warning: this DRRDN was trained with lambda_rec = 0, so its reconstructor r was never trained "
+              "and the table says nothing about disentanglement", file=sys.stderr, flush=True)
+    n = num_examples or len(raw.test.labels)
+    result = hybrid_table(drrdn, standard, data.to_float(raw.train.images[:finetune_examples]),
+                          np.asarray(raw.train.labels[:finetune_examples]), data.to_float(raw.test.images[:n]),
+                          np.asarray(raw.test.labels[:n]), attack.eps, attack.step_size, steps, seed,
+                          finetune_epochs, progress)
+    result.update(dataset=dataset, drrdn=recorded_path(drrdn_path), standard=recorded_path(standard_path))
+    write_json(output, result)
+    write_text(os.path.splitext(output)[0] + ".md", markdown(result))
+    return result
+
+
 def main(argv) -> None:
     if len(argv) > 1:
         fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
     if not FLAGS.drrdn or not FLAGS.standard:
         fail("give --drrdn=<DRRDN run folder> and --standard=<Standard run folder>")
-    from drrdn_tf import data, datasets
-    from drrdn_tf.experiments import representations as reps
-    from drrdn_tf.files import recorded_path, write_json, write_text
+    from drrdn_tf import data
     try:
-        attack = datasets.get(FLAGS.dataset).attack
         raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
-        drrdn, standard = reps.load_model(FLAGS.drrdn), reps.load_model(FLAGS.standard)
-        if not hasattr(drrdn, "reconstructor"):
-            raise ValueError(f"--drrdn={FLAGS.drrdn} holds a {type(drrdn).__name__} model, not DRRDN")
-        if not hasattr(standard, "classifier"):
-            raise ValueError(f"--standard={FLAGS.standard} holds a {type(standard).__name__} model, not a baseline")
+        result = write_table3(FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, raw, FLAGS.output, FLAGS.num_examples,
+                              FLAGS.finetune_examples, FLAGS.finetune_epochs, FLAGS.steps, FLAGS.seed)
     except (ValueError, OSError) as e:
         fail(str(e))
-    if drrdn.lambda_rec == 0:
-        print("warning: this DRRDN was trained with lambda_rec = 0, so its reconstructor r was never trained "
-              "and the table says nothing about disentanglement", file=sys.stderr, flush=True)
-    n = FLAGS.num_examples or len(raw.test.labels)
-    try:
-        result = hybrid_table(drrdn, standard, data.to_float(raw.train.images[:FLAGS.finetune_examples]),
-                              np.asarray(raw.train.labels[:FLAGS.finetune_examples]),
-                              data.to_float(raw.test.images[:n]), np.asarray(raw.test.labels[:n]), attack.eps,
-                              attack.step_size, FLAGS.steps, FLAGS.seed, FLAGS.finetune_epochs)
-    except ValueError as e:
-        fail(str(e))
-    result.update(dataset=FLAGS.dataset, drrdn=recorded_path(FLAGS.drrdn), standard=recorded_path(FLAGS.standard))
-    write_json(FLAGS.output, result)
-    write_text(os.path.splitext(FLAGS.output)[0] + ".md", markdown(result))
     print(markdown(result), flush=True)
 
 

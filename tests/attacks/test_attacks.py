@@ -344,6 +344,17 @@ def test_attacks_run_on_a_loaded_savedmodel_signature(model, fn, xy, tmp_path):
         assert abs(acc_sm - acc_keras) <= 0.03, (acc_sm, acc_keras)
 
 
+def test_last_iterate_pgd_on_a_savedmodel_batch_of_one(model, xy, tmp_path):
+    """The loop of PGD without keep_best (and of Transfer) keeps x's static shape: a loaded SavedModel's logits
+    have an unknown batch size, which made a batch of one (the evaluation's padded remainder) fail to trace."""
+    x, y = xy
+    sig = load_savedmodel(model.export(str(tmp_path / "sm")))
+    sm_fn = lambda v: sig(images=v)["logits"]  # noqa: E731
+    for attack in (PGD(sm_fn, 0.1, 0.01, 3, seed=0, keep_best=False), Transfer(sm_fn, 0.1, 0.01, 3, seed=0)):
+        x_adv = attack.perturb(x[:1], y[:1]).numpy()
+        assert x_adv.shape == (1,) + tuple(x.shape[1:]) and np.max(np.abs(x_adv - x[:1].numpy())) <= 0.1 + 1e-6
+
+
 def test_transfer_from_the_model_itself_is_the_plain_white_box_loop(fn, xy):
     x, y = xy
     a = Transfer(fn, 0.1, 0.01, 10, seed=0).perturb(x, y, seed=4).numpy()

@@ -1,0 +1,254 @@
+"""Every table and figure of the paper from trained run folders: issue 13's one entry point.
+
+    python -m drrdn_tf.experiments.reproduce --runs=results/mnist --dataset=mnist --data_dir=../shared/data
+    python -m drrdn_tf.experiments.reproduce --runs=DIR --dataset=mnist --tiny     # seconds: the code paths only
+
+`<runs>` holds one run folder per method, `<runs>/{standard,madry,trades,drrdn}`, each written by
+`python -m drrdn_tf.train` (`savedmodel/` once the run has finished, `model.keras` where it was trained).
+  1. Every method folder with a `savedmodel/` is evaluated (`drrdn_tf.evaluation`, the SavedModel as any user
+     would load it): the `paper` preset, the protocol of the paper's Tables 1/2, with a transfer column from
+     each *other* method's SavedModel, on the first --num_examples test images (default: the whole test
+     split) -> `<method>/eval_paper.json`; the `autoattack` preset on the first --autoattack_examples
+     (default 1,000) -> `<method>/eval_autoattack.json`. Both with the masking checks.
+  2. With `drrdn/model.keras` and `standard/model.keras`: Figure 2 (`figure2.py`) -> `figure2.png` (+ .json)
+     and Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note otherwise.
+  3. `<runs>/tables.md` (`reproduce_tables.tables_markdown`): our numbers beside the paper's, every one read
+     from the JSONs.
+Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
+interruption continues with the first missing one; a rerun with everything in place only rewrites tables.md.
+JSONs record paths relative to the working directory (run from the repository root). Bad input (no such
+folder, no method folder with a savedmodel, an unknown data set, a model that does not fit it) is one line on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Callable, Dict, List, Optional
+
+from absl import flags
+
+from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
+from drrdn_tf.experiments.reproduce_tables import METHODS, tables_markdown
+
+__all__ = ["reproduce", "method_folders", "tables_markdown", "Budget", "TINY", "FULL"]
+
+PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How much each step runs: test images per preset (None = the whole test split), the autoattack preset's
+    budget (None = AutoAttack's standard one), the masking checks' examples, and Figure 2's and Table 3's sizes
+    (PGD steps of their white-box attack, test images, fine-tuning images and epochs)."""
+
+    num_examples: Optional[int] = None
+    autoattack_examples: int = 1000
+    autoattack_budget: Optional[dict] = None
+    masking_examples: int = 200
+    figure2_examples: int = 500
+    analysis_steps: int = 40
+    table3_examples: Optional[int] = None
+    finetune_examples: int = 10000
+    finetune_epochs: int = 5
+
+
+FULL = Budget()
+#: --tiny: every step on a handful of images with token budgets (tests; checks the code paths only).
+TINY = Budget(num_examples=32, autoattack_examples=32, autoattack_budget=TINY_AUTOATTACK_BUDGET,
+              masking_examples=16, figure2_examples=20, analysis_steps=1, table3_examples=32,
+              finetune_examples=256, finetune_epochs=1)
+
+
+def method_folders(runs: str) -> Dict[str, str]:
+    """{method: run folder} for the methods of `METHODS` whose folder under `runs` has a `savedmodel/`, in
+    the paper's row order."""
+    return {m: os.path.join(runs, m) for m, _ in METHODS if os.path.isdir(os.path.join(runs, m, "savedmodel"))}
+
+
+class Models:
+    """The methods' SavedModels, loaded (and checked against the data set) on first use, each once."""
+
+    def __init__(self, folders: Dict[str, str], dataset: str):
+        self.folders, self.dataset, self._fns = folders, dataset, {}
+
+    def path(self, method: str) -> str:
+        return os.path.join(self.folders[method], "savedmodel")
+
+    def fn(self, method: str) -> Callable:
+        from drrdn_tf import evaluation
+        if method not in self._fns:
+            self._fns[method] = evaluation.load_checked(self.path(method), self.dataset, f"{method}'s model")[0]
+        return self._fns[method]
+
+    def surrogates(self, method: str) -> dict:
+        """{column name: (model_fn, recorded path)} of every other method's SavedModel (the name is the run
+        folder's, as `python -m drrdn_tf.evaluate --surrogates` names it)."""
+        from drrdn_tf import evaluation
+        from drrdn_tf.files import recorded_path
+        return {evaluation.model_name(self.path(m)): (self.fn(m), recorded_path(self.path(m)))
+                for m in self.folders if m != method}
+
+
+def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[int], budget: Budget,
+                    output: str, per_example: bool = False, seed: int = 0, batch_size: int = 256) -> dict:
+    """One preset on the method's SavedModel and the first n test images (None = all) -> `output` (JSON)."""
+    import numpy as np
+
+    from drrdn_tf import data, evaluation
+    from drrdn_tf.files import write_json
+    n = min(n or len(raw.test.labels), len(raw.test.labels))
+    surrogates = models.surrogates(method) if preset == "paper" else {}
+    results = evaluation.evaluate(
+        models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
+        models.dataset, preset=preset, batch_size=batch_size, surrogates={k: fn for k, (fn, _) in surrogates.items()},
+        seed=seed, masking_examples=budget.masking_examples, per_example=per_example, model=method,
+        log=lambda m: print(m, flush=True),
+        autoattack_budget=budget.autoattack_budget if preset == "autoattack" else None)
+    results.update(evaluation.provenance(models.path(method), surrogates, raw.source))
+    results["examples"] = "the first num_examples images of the test split"
+    results["produced_by"] = "python -m drrdn_tf.experiments.reproduce"
+    write_json(output, results)
+    print(evaluation.format_table(results), flush=True)
+    return results
+
+
+def stale_transfer(path: str, surrogates: List[str]) -> List[str]:
+    """The methods among `surrogates` that the paper-preset JSON at `path` has no transfer column from (it was
+    computed before their models existed)."""
+    from drrdn_tf.files import read_json
+    have = set(read_json(path)["accuracy"])
+    return [m for m in surrogates if f"transfer_{m}" not in have]
+
+
+def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: Budget = FULL,
+              per_example: bool = False, seed: int = 0, batch_size: int = 256) -> List[str]:
+    """Runs every missing step for the run folders under `runs` (see the module doc), then writes
+    `<runs>/tables.md`; returns its lines. Raises ValueError for bad input (no method folder with a
+    savedmodel, no data, a model that does not fit the data set)."""
+    from drrdn_tf import data
+    from drrdn_tf.files import recorded_path, write_text
+    folders = method_folders(runs)
+    if not folders:
+        raise ValueError(f"no run folder with a savedmodel/ under {runs}: expected "
+                         f"{', '.join(os.path.join(runs, m, 'savedmodel') for m, _ in METHODS)} (written by "
+                         "python -m drrdn_tf.train once a run has finished)")
+    analyses = all(os.path.exists(os.path.join(runs, m, "model.keras")) for m in ("drrdn", "standard"))
+    steps = [(m, preset) for m in folders for preset in ("paper", "autoattack")]
+    steps += [("analyses", "figure2"), ("analyses", "table3")] if analyses else []
+    if not analyses:
+        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(runs, 'drrdn', 'model.keras')} and "
+              f"{os.path.join(runs, 'standard', 'model.keras')} (the whole models, written where each was "
+              "trained; the exported SavedModels hold only the inference path)", flush=True)
+    outputs = {**{(m, "paper"): os.path.join(f, PAPER_JSON) for m, f in folders.items()},
+               **{(m, "autoattack"): os.path.join(f, AUTOATTACK_JSON) for m, f in folders.items()},
+               ("analyses", "figure2"): os.path.join(runs, "figure2.png"),
+               ("analyses", "table3"): os.path.join(runs, "table3.json")}
+    models, raw = Models(folders, dataset), None
+    if any(not os.path.exists(outputs[s]) for s in steps):
+        raw = data.load_raw(dataset, data_dir, download=False)
+        if any(not os.path.exists(outputs[(m, p)]) for m, p in steps if m != "analyses"):
+            for m in folders:  # every model checked against the data set before the first long step
+                models.fn(m)
+    sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples,
+             "figure2": budget.figure2_examples, "table3": budget.table3_examples}
+    for i, (who, what) in enumerate(steps, 1):
+        out = outputs[(who, what)]
+        head = f"[{i}/{len(steps)}] {who}: {'paper preset' if what == 'paper' else what}"
+        if os.path.exists(out):
+            print(f"{head}: kept {recorded_path(out)}", flush=True)
+            missing = stale_transfer(out, [m for m in folders if m != who]) if what == "paper" else []
+            if missing:
+                print(f"    note: it has no transfer column from {', '.join(missing)} (evaluated before that "
+                      "model existed); delete it and rerun to add it", flush=True)
+            continue
+        n = min(sizes[what] or len(raw.test.labels), len(raw.test.labels))
+        print(f"{head} on {n} images -> {recorded_path(out)}", flush=True)
+        if who == "analyses":
+            run_analysis(what, runs, dataset, raw, n, budget, out, seed)
+        else:
+            evaluate_method(models, who, what, raw, n, budget, out, per_example, seed, batch_size)
+    lines = tables_markdown(runs, dataset)
+    write_text(os.path.join(runs, "tables.md"), "\n".join(lines) + "\n")
+    print(f"-> {recorded_path(os.path.join(runs, 'tables.md'))}", flush=True)
+    return lines
+
+
+def run_analysis(what: str, runs: str, dataset: str, raw, size: int, budget: Budget, output: str,
+                 seed: int = 0) -> None:
+    """Figure 2 or Table 3 of `<runs>/drrdn` and `<runs>/standard` (their model.keras) -> `output`. A missing
+    scikit-learn or matplotlib is a note, not an error (the other outputs still get written)."""
+    import numpy as np
+
+    from drrdn_tf import data, plots
+    from drrdn_tf.experiments import figure2, table3
+    drrdn, standard = os.path.join(runs, "drrdn"), os.path.join(runs, "standard")
+    try:
+        if what == "figure2":
+            figure2.write_figure2(drrdn, standard, dataset, data.to_float(raw.test.images[:size]),
+                                  np.asarray(raw.test.labels[:size]), output, budget.analysis_steps, seed)
+        else:
+            table3.write_table3(drrdn, standard, dataset, raw, output, size, budget.finetune_examples,
+                                budget.finetune_epochs, budget.analysis_steps, seed)
+    except (ImportError, plots.PlotUnavailable) as e:
+        print(f"    no {os.path.basename(output)}: {e}", flush=True)
+
+
+# --------------------------------------------------------------------------- the command
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The command's flags (defined only when it runs as a command, so importing the module defines none)."""
+    flags.DEFINE_string("runs", "results/mnist", "folder holding one run folder per method (<runs>/<method>/)")
+    flags.DEFINE_string("dataset", "mnist", "the data set the runs were trained on (its test split is attacked)")
+    flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
+    flags.DEFINE_integer("num_examples", None, "paper preset on the first N test images (default: all)")
+    flags.DEFINE_integer("autoattack_examples", 1000, "autoattack preset on the first N test images")
+    flags.DEFINE_integer("figure2_examples", 500, "Figure 2: t-SNE of the first N test images")
+    flags.DEFINE_integer("batch_size", 256, "examples per attack batch")
+    flags.DEFINE_integer("seed", 0, "seed of the attacks' random starts (and of t-SNE and the fine-tuning)")
+    flags.DEFINE_boolean("per_example", False, "store per-example correctness in the JSONs (large)")
+    flags.DEFINE_boolean("tiny", False, "32 images, token attack budgets: checks the code paths in seconds")
+
+
+def main(argv) -> None:
+    import tensorflow as tf
+    from absl import logging
+
+    from drrdn_tf import datasets
+    logging.set_verbosity(logging.ERROR)
+    tf.get_logger().setLevel("ERROR")  # the retracing notices of the attacks' separate tf.functions
+    if len(argv) > 1:
+        fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
+    if FLAGS.dataset not in datasets.NAMES:
+        fail(f"unknown dataset {FLAGS.dataset!r}: choose one of {', '.join(datasets.NAMES)}")
+    if not os.path.isdir(FLAGS.runs):
+        fail(f"--runs={FLAGS.runs}: no such folder")
+    for name in ("num_examples", "autoattack_examples", "figure2_examples", "batch_size"):
+        value = getattr(FLAGS, name)
+        if value is not None and value < (10 if name == "figure2_examples" else 1):
+            fail(f"--{name} must be >= {10 if name == 'figure2_examples' else 1}, got {value}")
+    sizes = {name: getattr(FLAGS, name) for name in ("num_examples", "autoattack_examples", "figure2_examples")
+             if FLAGS[name].present}   # an explicit size wins over --tiny's
+    if "num_examples" in sizes:
+        sizes["table3_examples"] = sizes["num_examples"]
+    budget = dataclasses.replace(TINY if FLAGS.tiny else FULL, **sizes)
+    try:
+        reproduce(FLAGS.runs, FLAGS.dataset, FLAGS.data_dir, budget, FLAGS.per_example, FLAGS.seed,
+                  FLAGS.batch_size)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        print("\ninterrupted: rerun the same command to continue (finished outputs are kept)", file=sys.stderr,
+              flush=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    define_flags()
+    run_app(main)

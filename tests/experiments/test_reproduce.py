@@ -1,0 +1,171 @@
+"""`python -m drrdn_tf.experiments.reproduce` end to end on three tiny run folders (--tiny), its resumability,
+its answers to bad input, and `tables_markdown` on hand-made JSONs."""
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import run_cli
+from drrdn_tf.experiments import paper_numbers
+from drrdn_tf.experiments.reproduce import stale_transfer
+from drrdn_tf.experiments.reproduce_tables import tables_markdown
+
+TRAINED = ("standard", "madry", "drrdn")
+#: OpenMP threads of scikit-learn's t-SNE spin for seconds per fit on a busy 2-core machine; one is plenty here.
+ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def _train(root, method):
+    return run_cli("drrdn_tf.train", "--dataset=demo", f"--method={method}", "--train_examples=256",
+                   "--val_examples=64", "--test_examples=64", "--epochs=1", "--pgd_steps=1", "--verbose=0",
+                   f"--output_dir=runs/{method}", cwd=str(root), env=ENV)
+
+
+def _reproduce(root, *extra):
+    return run_cli("drrdn_tf.experiments.reproduce", "--runs=runs", "--dataset=mnist",
+                   f"--data_dir={os.environ['DRRDN_DATA_DIR']}", "--tiny", *extra, cwd=str(root), env=ENV)
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory, mnist_path):
+    """Three run folders trained for one epoch on 256 demo images (the MNIST threat model), then the command
+    on the real MNIST test split in its tiny configuration, run from their parent folder."""
+    root = tmp_path_factory.mktemp("reproduce")
+    with ThreadPoolExecutor(len(TRAINED)) as pool:
+        for method, out in zip(TRAINED, pool.map(lambda m: _train(root, m), TRAINED)):
+            assert out.returncode == 0, (method, out.stderr[-2000:])
+    out = _reproduce(root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return root, out
+
+
+def _json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_every_model_is_evaluated_with_both_presets(reproduced):
+    root, out = reproduced
+    runs = root / "runs"
+    for i, method in enumerate(TRAINED):
+        assert f"[{2 * i + 1}/8] {method}: paper preset on 32 images" in out.stdout
+        assert f"[{2 * i + 2}/8] {method}: autoattack on 32 images" in out.stdout
+        paper, aa = _json(runs / method / "eval_paper.json"), _json(runs / method / "eval_autoattack.json")
+        for r, preset in ((paper, "paper"), (aa, "autoattack")):
+            acc = r["accuracy"]
+            assert r["preset"] == preset and r["dataset"] == "mnist" and r["num_examples"] == 32
+            assert all(0.0 <= v <= 1.0 for v in acc.values()) and all(v <= acc["natural"] for v in acc.values())
+            # Recorded paths are relative to the working directory and point at the run folder's export.
+            assert r["model"] == os.path.join("runs", method, "savedmodel")
+            assert r["data_source"] == os.path.relpath(os.path.join(os.environ["DRRDN_DATA_DIR"], "mnist.npz"),
+                                                       str(root))
+            assert isinstance(r["masking"]["warnings"], list)
+        others = [m for m in TRAINED if m != method]
+        assert set(paper["accuracy"]) == {"natural", "fgsm", "pgd40", "pgd100", "cw40", "cw100"} | {
+            f"transfer_{m}" for m in others}
+        assert paper["surrogates"] == {m: os.path.join("runs", m, "savedmodel") for m in others}
+        assert paper["attacks"]["pgd40"]["step_size"] == 0.01 and paper["attacks"]["fgsm"]["step_size"] == 0.1
+        assert aa["attacks"]["apgd_ce"]["steps"] == 2 and aa["attacks"]["square"]["n_queries"] == 4  # --tiny
+        assert aa["accuracy"]["autoattack"] <= min(aa["accuracy"][k] for k in ("apgd_ce", "apgd_t", "square"))
+    assert not (runs / "trades" / "eval_paper.json").exists()
+
+
+def test_figure2_table3_and_tables_md(reproduced):
+    root, out = reproduced
+    runs = root / "runs"
+    assert (runs / "figure2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _json(runs / "figure2.json")["num_examples"] == 20
+    table3 = _json(runs / "table3.json")
+    assert table3["num_test_examples"] == 32 and table3["drrdn"] == os.path.join("runs", "drrdn")
+    assert (runs / "table3.md").exists()
+    text = (runs / "tables.md").read_text()
+    paper = paper_numbers.TABLE1_MNIST
+    for method, label in (("standard", "Standard"), ("madry", "Madry"), ("drrdn", "DRRDN")):
+        acc = _json(runs / method / "eval_paper.json")["accuracy"]
+        cells = [f"{100 * acc[k]:.2f} / {paper[method][k]:.2f}" for k in paper_numbers.WHITE_BOX]
+        for other in ("standard", "madry", "trades", "drrdn"):
+            key = f"transfer_{other}"
+            cells.append("–" if other == method else
+                         f"{100 * acc[key]:.2f} / {paper[method][key]:.2f}" if key in acc else
+                         f"– / {paper[method][key]:.2f}")
+        assert f"| {label} | " + " | ".join(cells) + " |" in text, label
+        aa = _json(runs / method / "eval_autoattack.json")["accuracy"]
+        assert f"| {label} | " + " | ".join(f"{100 * aa[k]:.2f}" for k in
+                                           ("natural", "apgd_ce", "apgd_t", "square", "autoattack")) + " |" in text
+    # TRADES was not trained: its row has the paper's numbers only.
+    assert f"| TRADES | – / {paper['trades']['natural']:.2f} |" in text
+    assert "**92.81%**" in text and "the first 32 mnist test images" in text
+    assert "PGD-40/100 (40 step(s) of 0.01" in text and "APGD-CE (2 steps)" in text
+    assert text.count("checks passed") == 6        # one masking line per JSON
+    assert "![Figure 2](figure2.png)" in text
+    assert "| Paper (Table 3) | 99.31 | 99.02 | 95.82 | 95.01 |" in text
+    assert "| Ours | " + " | ".join(f"{100 * table3['accuracy'][k]:.2f}"
+                                    for k in ("zs_zi", "zs'_zi", "zs_zi'", "zs'_zi'")) + " |" in text
+    assert "python -m drrdn_tf.train --dataset=demo" in text and "--method=madry" in text
+
+
+def test_rerun_recomputes_nothing(reproduced):
+    root, _ = reproduced
+    runs = root / "runs"
+    outputs = [runs / m / f for m in TRAINED for f in ("eval_paper.json", "eval_autoattack.json")]
+    outputs += [runs / f for f in ("figure2.png", "figure2.json", "table3.json", "table3.md")]
+    before = {p: os.stat(p).st_mtime_ns for p in outputs}
+    out = _reproduce(root)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count(": kept runs/") == 8 and "t-SNE" not in out.stdout
+    assert {p: os.stat(p).st_mtime_ns for p in outputs} == before
+
+
+def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
+    root, _ = reproduced
+    (tmp_path / "empty" / "madry").mkdir(parents=True)
+    cases = [(["--runs=nope"], "no such folder"), ([f"--runs={tmp_path / 'empty'}"], "no run folder with a savedmodel"),
+             (["--runs=runs", "--dataset=imagenet"], "unknown dataset")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda c: run_cli("drrdn_tf.experiments.reproduce", *c[0], cwd=str(root), env=ENV),
+                                cases))
+    for (args, needle), out in zip(cases, results):
+        lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+        assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), (args, out.stderr)
+        assert needle in lines[0], (needle, lines[0])
+
+
+def _write(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def _paper_json(acc, warnings=()):
+    attack = {"name": "pgd", "steps": 40, "step_size": 0.01, "loss": "ce"}
+    return {"num_examples": 100, "eps": 0.1, "seed": 0, "accuracy": acc,
+            "attacks": {"fgsm": {"name": "fgsm", "steps": 1, "step_size": 0.1, "loss": "ce"}, "pgd40": attack,
+                        "cw40": {**attack, "loss": "cw"},
+                        "transfer_madry": {"name": "transfer", "surrogate_attack": attack}},
+            "masking": {"examples": 50, "checks": [{"passed": not warnings}], "warnings": list(warnings)}}
+
+
+def test_tables_markdown_on_hand_made_jsons(tmp_path):
+    runs = str(tmp_path)
+    white = {"natural": 0.9, "fgsm": 0.8, "pgd40": 0.7, "pgd100": 0.65, "cw40": 0.7, "cw100": 0.6}
+    _write(os.path.join(runs, "drrdn", "eval_paper.json"),
+           _paper_json({**white, "transfer_madry": 0.85}, warnings=["gradient_free_not_stronger: Square 9%"]))
+    _write(os.path.join(runs, "madry", "eval_paper.json"), _paper_json({**white, "natural": 0.95}))
+    lines = tables_markdown(runs, "fashion_mnist")
+    text = "\n".join(lines)
+    # No paper table for Fashion-MNIST: ours alone, the rows in the paper's order, a missing column is "–".
+    assert "| Madry | 95.00 | 80.00 | 70.00 | 65.00 | 70.00 | 60.00 | – | – | – | – |" in lines
+    assert "| DRRDN | 90.00 | 80.00 | 70.00 | 65.00 | 70.00 | 60.00 | – | 85.00 | – | – |" in lines
+    assert text.index("| Madry |") < text.index("| DRRDN |") and "| Standard |" not in text
+    assert "The paper has no fashion_mnist table" in text and "the first 100 fashion_mnist test images" in text
+    assert "No transfer column yet for Madry from DRRDN:" in text     # Madry's JSON predates DRRDN's model
+    assert stale_transfer(os.path.join(runs, "madry", "eval_paper.json"), ["drrdn", "standard"]) == ["drrdn",
+                                                                                                    "standard"]
+    assert "**warnings**: gradient_free_not_stronger: Square 9%" in text and "no warnings." in text
+    assert "AutoAttack-grade" in text and "Not evaluated yet." in text and "92.81" not in text
+    assert "Table 3" not in text.split("## Gradient-masking")[1] and "![Figure 2]" not in text
+    # On MNIST every row of Table 1 appears, ours beside the paper's.
+    text = "\n".join(tables_markdown(runs, "mnist"))
+    assert "| DRRDN | 90.00 / 99.56 | 80.00 / 99.13 |" in text and "| Standard | – / 99.49 |" in text
