@@ -101,10 +101,8 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """The command's flags (defined only when it runs as a command, so importing the module defines none)."""
-    flags.DEFINE_string("drrdn", None, "DRRDN run folder (with model.keras) or .keras file")
-    flags.DEFINE_string("standard", None, "Standard model's run folder (with model.keras) or .keras file")
-    flags.DEFINE_string("dataset", "mnist", "test images of this data set")
-    flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
+    from drrdn_tf.experiments.representations import define_model_flags
+    define_model_flags()
     flags.DEFINE_integer("num_examples", 500, "the first N test images")
     flags.DEFINE_integer("steps", 40, "PGD steps (the paper's white-box PGD-40)")
     flags.DEFINE_integer("seed", 0, "seed of the attack's random starts and of t-SNE")

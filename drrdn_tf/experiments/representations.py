@@ -79,3 +79,13 @@ def natural_and_adversarial(drrdn, standard, images: np.ndarray, labels: np.ndar
     x_adv_std = adversarial_examples(standard, images, labels, eps, step_size, steps, seed, progress=progress)
     return {"z_s": (zs, zs_adv), "z_i": (zi, zi_adv),
             "standard": (features(standard, images), features(standard, x_adv_std))}
+
+
+def define_model_flags() -> None:
+    """The flags the analyses' commands share: --drrdn and --standard (run folders or .keras files), --dataset,
+    --data_dir (call from a command's define_flags)."""
+    from absl import flags
+    flags.DEFINE_string("drrdn", None, "DRRDN run folder (with model.keras) or .keras file")
+    flags.DEFINE_string("standard", None, "Standard model's run folder (with model.keras) or .keras file")
+    flags.DEFINE_string("dataset", "mnist", "data set of both models (its test split is used)")
+    flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")

@@ -104,10 +104,8 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """The command's flags (defined only when it runs as a command, so importing the module defines none)."""
-    flags.DEFINE_string("drrdn", None, "DRRDN run folder (with model.keras) or .keras file")
-    flags.DEFINE_string("standard", None, "Standard model's run folder (with model.keras) or .keras file")
-    flags.DEFINE_string("dataset", "mnist", "data set of both models")
-    flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")
+    from drrdn_tf.experiments.representations import define_model_flags
+    define_model_flags()
     flags.DEFINE_integer("num_examples", None, "the first N test images (default: all)")
     flags.DEFINE_integer("finetune_examples", 10000, "the first N training images fine-tune the Standard head")
     flags.DEFINE_integer("finetune_epochs", 5, "epochs of fine-tuning")
