@@ -30,7 +30,10 @@ def export_savedmodel(model: keras.Model, path: str) -> str:
     path = os.path.abspath(path)
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    # Only the inference path's variables are written (DRRDN's d_i, c_i, T and r stay out of the SavedModel).
+    layers = model.inference_layers() if hasattr(model, "inference_layers") else [model]
+    for layer in layers:
+        archive.track(layer)
 
     def serve(images):
         logits = model(images, training=False)
