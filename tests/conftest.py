@@ -9,6 +9,9 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("DRRDN_DATA_DIR", os.path.join(os.path.dirname(REPO), "shared", "data"))
+# Absolute, so that a subprocess run from another folder (a test's temporary one) finds the same data (CI sets
+# DRRDN_DATA_DIR=../shared/data relative to the repository root).
+os.environ["DRRDN_DATA_DIR"] = os.path.abspath(os.environ["DRRDN_DATA_DIR"])
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
