@@ -67,7 +67,7 @@ def figure(embeddings: Dict[str, np.ndarray], labels: np.ndarray, title: Optiona
                for m, what in (("o", "natural"), ("x", "adversarial"))]
     handles += [Line2D([], [], marker="s", linestyle="", color=cmap(k), label=f"class {k}")
                 for k in sorted(set(int(v) for v in labels))]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(12, len(handles)))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(6, len(handles)))
     if title:
         fig.suptitle(title)
     return fig
