@@ -119,9 +119,8 @@ def write_figure2(drrdn_path: str, standard_path: str, dataset: str, images: np.
     from drrdn_tf.experiments import representations as reps
     from drrdn_tf.files import recorded_path, write_json
     attack = datasets.get(dataset).attack
-    drrdn, standard = reps.load_model(drrdn_path), reps.load_model(standard_path)
-    if not hasattr(drrdn, "d_i"):
-        raise ValueError(f"--drrdn={drrdn_path} holds a {type(drrdn).__name__} model, not DRRDN")
+    drrdn = reps.require_drrdn(reps.load_model(drrdn_path), f"--drrdn={drrdn_path}")
+    standard = reps.load_model(standard_path)
     fig, record = make_figure2(drrdn, standard, images, labels, attack.eps, attack.step_size, steps, seed,
                                title=f"{dataset}: t-SNE of {len(labels)} test images", progress=progress)
     record.update(dataset=dataset, drrdn=recorded_path(drrdn_path), standard=recorded_path(standard_path))

@@ -27,6 +27,15 @@ def load_model(path: str):
     return keras.models.load_model(file)
 
 
+def require_drrdn(model, source: str = "the model"):
+    """`model` itself when it is a DRRDN model (it has z_s, z_i and the reconstructor r); ValueError naming
+    `source` otherwise, since only DRRDN has the representations Figure 2 and Table 3 look at."""
+    if not (hasattr(model, "d_i") and hasattr(model, "reconstructor")):
+        raise ValueError(f"{source} holds a {type(model).__name__} model, not DRRDN: it has no z_s / z_i; "
+                         "give a run folder trained with --method=drrdn")
+    return model
+
+
 def adversarial_examples(model, images: np.ndarray, labels: np.ndarray, eps: float, step_size: float, steps: int,
                          seed: int = 0, batch_size: int = 250, progress: bool = True) -> np.ndarray:
     """White-box L_inf PGD (one random start, cross-entropy, the best iterate kept) on `model`'s inference path:
@@ -51,8 +60,7 @@ def _batched(fn, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
 
 def drrdn_representations(model, images: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """(z_s, z_i) of a DRRDN model in inference mode: images [N, H, W, C] -> two float32 [N, D_s] arrays."""
-    if not hasattr(model, "d_i"):
-        raise ValueError(f"the model is a {type(model).__name__}, not DRRDN: it has no z_s / z_i")
+    require_drrdn(model)
     z_s, z_i = [], []
     for i in range(0, len(images), 500):
         _, s, r = model.representations(images[i:i + 500], training=False)

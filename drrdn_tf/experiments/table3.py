@@ -126,9 +126,8 @@ def write_table3(drrdn_path: str, standard_path: str, dataset: str, raw, output:
     from drrdn_tf.experiments import representations as reps
     from drrdn_tf.files import recorded_path, write_json, write_text
     attack = datasets.get(dataset).attack
-    drrdn, standard = reps.load_model(drrdn_path), reps.load_model(standard_path)
-    if not hasattr(drrdn, "reconstructor"):
-        raise ValueError(f"--drrdn={drrdn_path} holds a {type(drrdn).__name__} model, not DRRDN")
+    drrdn = reps.require_drrdn(reps.load_model(drrdn_path), f"--drrdn={drrdn_path}")
+    standard = reps.load_model(standard_path)
     if not hasattr(standard, "classifier"):
         raise ValueError(f"--standard={standard_path} holds a {type(standard).__name__} model, not a baseline")
     if drrdn.lambda_rec == 0:
