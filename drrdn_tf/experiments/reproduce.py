@@ -16,6 +16,9 @@
      from the JSONs.
 Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
 interruption continues with the first missing one; a rerun with everything in place only rewrites tables.md.
+An output whose models have trained further since it was computed (each output records the epochs of every
+model it used, read from the run folders' history.json) is stale and recomputed. `--steps` runs some steps only
+(e.g. `--steps=autoattack`: the AutoAttack-grade column of every model, without the paper preset's long run).
 JSONs record paths relative to the working directory (run from the repository root). Bad input (no such
 folder, no method folder with a savedmodel, an unknown data set, a model that does not fit it) is one line on
 stderr and exit status 2.
@@ -34,9 +37,11 @@ from drrdn_tf.cli.common import fail, run_app
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.reproduce_tables import METHODS, tables_markdown
 
-__all__ = ["reproduce", "method_folders", "tables_markdown", "Budget", "TINY", "FULL"]
+__all__ = ["reproduce", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
+#: Every step, in the order they run: the two evaluation presets of each model, then the two analyses.
+STEPS = ("paper", "autoattack", "figure2", "table3")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +121,27 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
     return results
 
 
+def trained_epochs(folder: str) -> Optional[int]:
+    """How many epochs the run folder's model has trained (its history.json), None without a history."""
+    from drrdn_tf.files import read_json
+    path = os.path.join(folder, "history.json")
+    return len(read_json(path)["epochs"]) if os.path.exists(path) else None
+
+
+def model_epochs(folders: Dict[str, str], methods) -> Dict[str, Optional[int]]:
+    """{method: trained epochs} of the `methods` an output is computed from: what it records, so that a rerun
+    after more training can tell it is stale."""
+    return {m: trained_epochs(folders[m]) for m in methods}
+
+
+def stale(record_path: str, epochs: Dict[str, Optional[int]]) -> bool:
+    """True when the output recorded at `record_path` (a JSON) was computed from models trained for other
+    epochs than `epochs` (outputs from before the epochs were recorded count as current)."""
+    from drrdn_tf.files import read_json
+    recorded = read_json(record_path).get("model_epochs") if os.path.exists(record_path) else None
+    return recorded is not None and any(recorded.get(m) != e for m, e in epochs.items())
+
+
 def stale_transfer(path: str, surrogates: List[str]) -> List[str]:
     """The methods among `surrogates` that the paper-preset JSON at `path` has no transfer column from (it was
     computed before their models existed)."""
@@ -125,21 +151,25 @@ def stale_transfer(path: str, surrogates: List[str]) -> List[str]:
 
 
 def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: Budget = FULL,
-              per_example: bool = False, seed: int = 0, batch_size: int = 256) -> List[str]:
-    """Runs every missing step for the run folders under `runs` (see the module doc), then writes
-    `<runs>/tables.md`; returns its lines. Raises ValueError for bad input (no method folder with a
-    savedmodel, no data, a model that does not fit the data set)."""
+              per_example: bool = False, seed: int = 0, batch_size: int = 256,
+              steps_to_run=STEPS) -> List[str]:
+    """Runs every missing or stale step among `steps_to_run` (names of STEPS) for the run folders under `runs`
+    (see the module doc), then writes `<runs>/tables.md`; returns its lines. Raises ValueError for bad input
+    (no method folder with a savedmodel, no data, a model that does not fit the data set)."""
     from drrdn_tf import data
-    from drrdn_tf.files import recorded_path, write_text
+    from drrdn_tf.files import read_json, recorded_path, write_json, write_text
+    unknown = sorted(set(steps_to_run) - set(STEPS))
+    if unknown or not steps_to_run:
+        raise ValueError(f"unknown step(s) {', '.join(unknown) or '(none given)'}: choose among {', '.join(STEPS)}")
     folders = method_folders(runs)
     if not folders:
         raise ValueError(f"no run folder with a savedmodel/ under {runs}: expected "
                          f"{', '.join(os.path.join(runs, m, 'savedmodel') for m, _ in METHODS)} (written by "
                          "python -m drrdn_tf.train once a run has finished)")
     analyses = all(os.path.exists(os.path.join(runs, m, "model.keras")) for m in ("drrdn", "standard"))
-    steps = [(m, preset) for m in folders for preset in ("paper", "autoattack")]
-    steps += [("analyses", "figure2"), ("analyses", "table3")] if analyses else []
-    if not analyses:
+    steps = [(m, preset) for m in folders for preset in ("paper", "autoattack") if preset in steps_to_run]
+    steps += [("analyses", a) for a in ("figure2", "table3") if a in steps_to_run] if analyses else []
+    if not analyses and {"figure2", "table3"} & set(steps_to_run):
         print(f"Figure 2 and Table 3 skipped: they need {os.path.join(runs, 'drrdn', 'model.keras')} and "
               f"{os.path.join(runs, 'standard', 'model.keras')} (the whole models, written where each was "
               "trained; the exported SavedModels hold only the inference path)", flush=True)
@@ -147,10 +177,13 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
                **{(m, "autoattack"): os.path.join(f, AUTOATTACK_JSON) for m, f in folders.items()},
                ("analyses", "figure2"): os.path.join(runs, "figure2.png"),
                ("analyses", "table3"): os.path.join(runs, "table3.json")}
+    records = {**outputs, ("analyses", "figure2"): os.path.join(runs, "figure2.json")}  # where epochs are kept
+    epochs = {s: model_epochs(folders, [s[0]] if s[0] != "analyses" else ["drrdn", "standard"]) for s in steps}
+    todo = [s for s in steps if not os.path.exists(outputs[s]) or stale(records[s], epochs[s])]
     models, raw = Models(folders, dataset), None
-    if any(not os.path.exists(outputs[s]) for s in steps):
+    if todo:
         raw = data.load_raw(dataset, data_dir, download=False)
-        if any(not os.path.exists(outputs[(m, p)]) for m, p in steps if m != "analyses"):
+        if any(m != "analyses" for m, _ in todo):
             for m in folders:  # every model checked against the data set before the first long step
                 models.fn(m)
     sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples,
@@ -158,7 +191,7 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
     for i, (who, what) in enumerate(steps, 1):
         out = outputs[(who, what)]
         head = f"[{i}/{len(steps)}] {who}: {'paper preset' if what == 'paper' else what}"
-        if os.path.exists(out):
+        if (who, what) not in todo:
             print(f"{head}: kept {recorded_path(out)}", flush=True)
             missing = stale_transfer(out, [m for m in folders if m != who]) if what == "paper" else []
             if missing:
@@ -166,11 +199,14 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
                       "model existed); delete it and rerun to add it", flush=True)
             continue
         n = min(sizes[what] or len(raw.test.labels), len(raw.test.labels))
-        print(f"{head} on {n} images -> {recorded_path(out)}", flush=True)
+        redo = " (stale: its model(s) trained further since)" if os.path.exists(out) else ""
+        print(f"{head} on {n} images -> {recorded_path(out)}{redo}", flush=True)
         if who == "analyses":
             run_analysis(what, runs, dataset, raw, n, budget, out, seed)
         else:
             evaluate_method(models, who, what, raw, n, budget, out, per_example, seed, batch_size)
+        if os.path.exists(records[(who, what)]):
+            write_json(records[(who, what)], {**read_json(records[(who, what)]), "model_epochs": epochs[(who, what)]})
     lines = tables_markdown(runs, dataset)
     write_text(os.path.join(runs, "tables.md"), "\n".join(lines) + "\n")
     print(f"-> {recorded_path(os.path.join(runs, 'tables.md'))}", flush=True)
@@ -214,6 +250,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("seed", 0, "seed of the attacks' random starts (and of t-SNE and the fine-tuning)")
     flags.DEFINE_boolean("per_example", False, "store per-example correctness in the JSONs (large)")
     flags.DEFINE_boolean("tiny", False, "32 images, token attack budgets: checks the code paths in seconds")
+    flags.DEFINE_list("steps", list(STEPS), f"run only these steps (of {', '.join(STEPS)}); tables.md shows all")
 
 
 def main(argv) -> None:
@@ -240,7 +277,7 @@ def main(argv) -> None:
     budget = dataclasses.replace(TINY if FLAGS.tiny else FULL, **sizes)
     try:
         reproduce(FLAGS.runs, FLAGS.dataset, FLAGS.data_dir, budget, FLAGS.per_example, FLAGS.seed,
-                  FLAGS.batch_size)
+                  FLAGS.batch_size, FLAGS.steps)
     except (ValueError, OSError) as e:
         fail(str(e))
     except KeyboardInterrupt:

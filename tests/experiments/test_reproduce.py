@@ -3,6 +3,7 @@ its answers to bad input, and `tables_markdown` on hand-made JSONs."""
 
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -118,11 +119,31 @@ def test_rerun_recomputes_nothing(reproduced):
     assert {p: os.stat(p).st_mtime_ns for p in outputs} == before
 
 
+def test_steps_and_stale_outputs(reproduced, tmp_path):
+    """--steps runs only the steps named; an output whose model trained further since (its history.json has
+    more epochs than the output records) is recomputed, the others are kept."""
+    root, _ = reproduced
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    history = tmp_path / "runs" / "madry" / "history.json"
+    record = _json(history)
+    record["epochs"].append({**record["epochs"][-1], "epoch": len(record["epochs"]) + 1})
+    history.write_text(json.dumps(record))
+    assert _json(tmp_path / "runs" / "madry" / "eval_autoattack.json")["model_epochs"] == {"madry": 1}
+    out = _reproduce(tmp_path, "--steps=autoattack")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "paper preset" not in out.stdout and "figure2" not in out.stdout
+    assert "[1/3] standard: autoattack: kept" in out.stdout and "[3/3] drrdn: autoattack: kept" in out.stdout
+    assert "[2/3] madry: autoattack on 32 images" in out.stdout and "(stale:" in out.stdout
+    assert _json(tmp_path / "runs" / "madry" / "eval_autoattack.json")["model_epochs"] == {"madry": 2}
+    assert _json(tmp_path / "runs" / "figure2.json")["model_epochs"] == {"drrdn": 1, "standard": 1}
+
+
 def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
     root, _ = reproduced
     (tmp_path / "empty" / "madry").mkdir(parents=True)
     cases = [(["--runs=nope"], "no such folder"), ([f"--runs={tmp_path / 'empty'}"], "no run folder with a savedmodel"),
-             (["--runs=runs", "--dataset=imagenet"], "unknown dataset")]
+             (["--runs=runs", "--dataset=imagenet"], "unknown dataset"),
+             (["--runs=runs", "--steps=tsne"], "unknown step")]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda c: run_cli("drrdn_tf.experiments.reproduce", *c[0], cwd=str(root), env=ENV),
                                 cases))
