@@ -73,6 +73,9 @@ class Settings:
     probe_every: int = _setting(25, "steps between gradient-norm probes on the encoder (0 = off)")
     # TRADES (Zhang et al. 2019): weight of the KL term.
     trades_beta: float = _setting(6.0, "TRADES' KL weight")
+    # The baselines' control for DRRDN's extra layer (ours).
+    linear_neck: bool = _setting(False, "standard, madry, trades: a linear layer of the encoder's width between "
+                                        "g and the head, as DRRDN's d_s (to tell DRRDN's terms from its layer)")
     # Data.
     train_examples: Optional[int] = _setting(None, "use the first N training images")
     val_examples: int = _setting(1000, "held-out training images for per-epoch validation")
@@ -144,8 +147,9 @@ def validate(s: Settings) -> None:
         ("disentangler_lr_mult", s.disentangler_lr_mult > 0),
         ("disentangler_momentum", s.disentangler_momentum is None or 0 <= s.disentangler_momentum < 1),
         ("discriminator_steps", s.discriminator_steps >= 1), ("mine_ema", 0 <= s.mine_ema < 1),
-        ("probe_every", s.probe_every >= 0),
+        ("probe_every", s.probe_every >= 0), ("linear_neck", not (s.linear_neck and s.method == "drrdn")),
     ]
     for name, ok in checks:
         if not ok:
-            raise ValueError(f"bad setting {name}={getattr(s, name)!r}")
+            hint = " (a baselines' option: DRRDN has its d_s there already)" if name == "linear_neck" else ""
+            raise ValueError(f"bad setting {name}={getattr(s, name)!r}{hint}")

@@ -30,6 +30,9 @@ class Rung:
 
 RUNGS: Dict[str, Rung] = {
     "madry": Rung("Madry PGD training (reference)", dict(method="madry")),
+    "madry_neck": Rung("Madry with a linear layer of the encoder's width before the head: the default DRRDN's "
+                       "inference path and objective without DRRDN (the control for its extra layer d_s)",
+                       dict(method="madry", linear_neck=True)),
     "drrdn": Rung("DRRDN as it was (every term at weight 1, confusion, alternating)", {}),
     "eq4": Rung("extra terms off: L_CE (Eq. 4) alone reaches g and d_s", EXTRAS_OFF),
     "eq4_a75": Rung("extra terms off, adversarial CE weight 0.75", {**EXTRAS_OFF, "ce_adv_weight": 0.75}),

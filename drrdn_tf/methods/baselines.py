@@ -1,7 +1,8 @@
 """The paper's baselines on the same encoder and head as DRRDN's inference path: Standard, Madry, TRADES.
 
 Each is `encoder -> Classifier` (the head DRRDN uses as c_s) and differs from the others only in its
-`train_step` objective. Attack generation, validation, checks and export come from AdversarialModel.
+`train_step` objective. `linear_neck=True` puts a linear layer of the encoder's width between them, as DRRDN's
+d_s sits between g and c_s: the control that tells what DRRDN's terms add from what its extra layer does. Attack generation, validation, checks and export come from AdversarialModel.
 """
 
 from __future__ import annotations
@@ -11,21 +12,35 @@ import tensorflow as tf
 
 from drrdn_tf.methods import losses
 from drrdn_tf.attacks.pgd import pgd
-from drrdn_tf.nn.layers import Classifier
+from drrdn_tf.nn.layers import Classifier, Disentangler
 from drrdn_tf.methods.base import AdversarialModel, _split_data, head_kwargs
 
 
 class ClassifierModel(AdversarialModel):
-    """encoder g -> flatten -> Classifier: the inference path shared by the baselines."""
+    """encoder g -> flatten -> [linear neck] -> Classifier: the inference path shared by the baselines."""
+
+    def __init__(self, encoder, num_classes: int, linear_neck: bool = False, **kwargs):
+        self.linear_neck = bool(linear_neck)
+        super().__init__(encoder, num_classes, **kwargs)
 
     def make_modules(self):
         self.classifier = Classifier(**head_kwargs(self), name="classifier")
 
+    def build_modules(self, input_shape):
+        if self.linear_neck:  # its width is the encoder's, known once the encoder has run
+            width = int(self.features(tf.zeros((1,) + tuple(input_shape[1:]))).shape[-1])
+            self.neck = Disentangler(width, name="neck")
+        super().build_modules(input_shape)
+
     def call(self, images, training=False):
-        return self.classifier(self.features(images, training=training), training=training)
+        z = self.features(images, training=training)
+        return self.classifier(self.neck(z) if self.linear_neck else z, training=training)
 
     def inference_layers(self):
-        return [self.encoder, self.classifier]
+        return [self.encoder] + ([self.neck] if self.linear_neck else []) + [self.classifier]
+
+    def get_config(self):
+        return {**super().get_config(), "linear_neck": self.linear_neck}
 
 
 @keras.saving.register_keras_serializable(package="drrdn_tf")

@@ -19,9 +19,10 @@ def method_kwargs(s) -> dict:
     if s.method == "drrdn":
         return dict(lambda_mi=s.lambda_mi, lambda_rec=s.lambda_rec, alignment_ramp_start=s.eps_warmup_epochs,
                     **drrdn_kwargs(s))
+    neck = dict(linear_neck=True) if getattr(s, "linear_neck", False) else {}
     if s.method == "trades":
-        return dict(beta=s.trades_beta)
-    return {}
+        return dict(beta=s.trades_beta, **neck)
+    return neck
 
 
 def build(s, encoder, num_classes: int):

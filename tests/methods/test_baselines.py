@@ -98,15 +98,38 @@ def test_the_head_is_the_same_as_drrdns_classifier():
     assert d.c_s.get_config()["units"] == s.classifier.get_config()["units"]
 
 
+def test_linear_neck_gives_drrdns_inference_path(demo, tmp_path):
+    """linear_neck=True: encoder -> a linear layer of the encoder's width -> head, the same layers and shapes as
+    DRRDN's g -> d_s -> c_s; trains, saves and exports like the plain baseline; a DRRDN run refuses it."""
+    head = backbones.head_for("small_cnn")
+    m, d = _model(drrdn_tf.Madry, head=head, linear_neck=True), _model(drrdn_tf.DRRDN, head=head)
+    assert sorted(tuple(v.shape) for v in m.trainable_variables) == sorted(
+        tuple(v.shape) for layer in (d.encoder, d.d_s, d.c_s) for v in layer.trainable_variables)
+    assert len(_model(drrdn_tf.Madry, head=head).trainable_variables) == len(m.trainable_variables) - 2
+    m.compile(keras.optimizers.SGD(0.01, momentum=0.9))
+    before = m.neck.trainable_variables[0].numpy()
+    m.fit(data.make_dataset(demo[0][:128], demo[1][:128], 64), epochs=1, verbose=0)
+    assert not np.allclose(before, m.neck.trainable_variables[0].numpy())   # the neck trains with the rest
+    fn = load_savedmodel(m.export(str(tmp_path / "sm")))
+    np.testing.assert_allclose(fn(images=tf.constant(demo[2][:4]))["logits"].numpy(), m.predict(demo[2][:4], verbose=0),
+                               rtol=1e-4, atol=1e-4)
+    m.save(str(tmp_path / "m.keras"))
+    assert keras.models.load_model(str(tmp_path / "m.keras")).linear_neck
+    with pytest.raises(ValueError, match="linear_neck"):
+        drrdn_tf.config.settings_for("mnist", method="drrdn", linear_neck=True)
+
+
 @pytest.mark.parametrize("method", ["standard", "madry", "trades"])
 def test_cli_trains_each_baseline(method, tmp_path):
     out = str(tmp_path / method)
+    neck = ["--linear_neck"] if method == "madry" else []   # the flag reaches the model (config.json, layers)
     res = run_cli("drrdn_tf.train", f"--method={method}", "--dataset=mnist", "--train_examples=128", "--epochs=1",
                   "--batch_size=64", "--pgd_steps=2", "--val_examples=32", "--test_examples=64", "--verbose=2",
-                  f"--output_dir={out}")
+                  f"--output_dir={out}", *neck)
     assert res.returncode == 0, res.stderr[-3000:]
     results = json.loads(open(os.path.join(out, "results.json")).read())
     assert results["method"] == method and os.path.exists(os.path.join(out, "savedmodel", "saved_model.pb"))
+    assert json.loads(open(os.path.join(out, "config.json")).read())["settings"]["linear_neck"] == bool(neck)
     # ...and the evaluation CLI accepts its export.
     ev = run_cli("drrdn_tf.evaluate", f"--model={out}/savedmodel", "--dataset=mnist", "--preset=quick",
                  "--num_examples=32", "--nomasking", "--noprogress", f"--output={out}/eval.json")
