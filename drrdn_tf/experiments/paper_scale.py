@@ -27,7 +27,7 @@ from drrdn_tf.experiments.steadiness import STEADY_POINTS, steadiness
 FLAGS = flags.FLAGS
 
 #: Settings that belong to one method (its terms and knobs), not to the budget every method shares.
-METHOD_FIELDS = frozenset(("method", "lambda_mi", "lambda_rec", "mine_learning_rate", "trades_beta")
+METHOD_FIELDS = frozenset(("method", "lambda_mi", "lambda_rec", "mine_learning_rate", "trades_beta", "linear_neck")
                           + config_lib.DRRDN_KNOBS)
 
 
@@ -65,6 +65,12 @@ def summarize(folder: str) -> Optional[dict]:
         row["test_natural"] = 100 * r["accuracy"]["natural"]
         row["test_pgd"] = 100 * r["accuracy"][f"pgd{attack['steps']}"]
         row["test_attack"] = f"PGD-{attack['steps']} step {attack['step_size']:g}"
+    aa = os.path.join(folder, "eval_autoattack.json")  # python -m drrdn_tf.experiments.reproduce --steps=autoattack
+    if os.path.exists(aa):
+        r = read_json(aa)
+        if r.get("model_epochs", {}).get(s["method"], len(history)) == len(history):  # not of an earlier model
+            row["autoattack"] = 100 * r["accuracy"]["autoattack"]
+            row["autoattack_examples"] = r["num_examples"]
     return row
 
 
@@ -92,7 +98,7 @@ COLUMNS = [("method", "method", "{}"), ("epochs", "epochs", "{}"), ("val_acc", "
            ("val_pgd_acc", "val PGD", "{:.1f}"), ("best_val_pgd_acc", "best val PGD", "{:.1f}"),
            ("max_drop", "max drop", "{:.1f}"), ("last_minus_best", "last - best", "{:+.1f}"),
            ("steady", "steady", "{}"), ("test_natural", "test nat", "{:.1f}"), ("test_pgd", "test PGD", "{:.1f}"),
-           ("seconds_per_epoch", "s/epoch", "{:.0f}")]
+           ("autoattack", "AutoAttack", "{:.1f}"), ("seconds_per_epoch", "s/epoch", "{:.0f}")]
 
 
 def tables(rows: List[dict]) -> List[str]:
@@ -133,6 +139,10 @@ def verdict(rows: List[dict]) -> List[str]:
                          f"{d['test_pgd'] - m['test_pgd']:+.1f} points under attack and "
                          f"{d['test_natural'] - m['test_natural']:+.1f} natural against Madry "
                          f"(DRRDN after {d['epochs']} epochs, Madry after {m['epochs']}).")
+        if "autoattack" in d and "autoattack" in m and d["autoattack_examples"] == m["autoattack_examples"]:
+            lines.append(f"- AutoAttack-grade (the `autoattack` preset, the first {d['autoattack_examples']:,} test "
+                         f"images): DRRDN {d['autoattack']:.1f}%, Madry {m['autoattack']:.1f}% "
+                         f"({d['autoattack'] - m['autoattack']:+.1f} points).")
     return lines
 
 
@@ -166,7 +176,10 @@ def readme(rows: List[dict], runs: str) -> str:
             "and `savedmodel/` (the inference path, attackable without this package). `model.keras` is not "
             "committed.", ""]
     out += ["## Summary", ""] + verdict(rows) + ["", "## Runs", ""] + tables(rows)
-    out += ["", "`test PGD`: the training attack on the test split (results.json, written when a run finishes).",
+    out += ["", "`test PGD`: the training attack on the test split (results.json, written when a run finishes). "
+            "`AutoAttack`: the `autoattack` preset (per-example worst case of APGD-CE, APGD-T and Square) on the "
+            "first 1,000 test images, from `python -m drrdn_tf.experiments.reproduce --runs="
+            f"{recorded_path(runs)} --steps=autoattack` (`<method>/eval_autoattack.json`).",
             "", "![training curves](curves.png)", "", "## Commands", "",
             "Each run folder is resumable: rerun its command after an interruption and it continues after its "
             "last finished epoch (from the repository root).", ""]

@@ -46,6 +46,27 @@ def test_report_from_run_folders(tmp_path):
     assert os.path.getsize(os.path.join(root, "curves.png")) > 0
 
 
+def _autoattack_json(folder, accuracy, epochs):
+    with open(os.path.join(folder, "eval_autoattack.json"), "w") as f:
+        json.dump({"num_examples": 1000, "accuracy": {"autoattack": accuracy},
+                   "model_epochs": {os.path.basename(folder): epochs}}, f)
+
+
+def test_autoattack_column_of_the_current_models_only(tmp_path):
+    """eval_autoattack.json (reproduce --steps=autoattack) gives the AutoAttack column and a DRRDN-Madry line,
+    unless it was computed on fewer epochs than the run folder now holds."""
+    root = str(tmp_path / "runs")
+    _autoattack_json(_run_folder(root, "drrdn", [0.1, 0.6, 0.9, 0.92], finished=True), 0.91, epochs=4)
+    _autoattack_json(_run_folder(root, "madry", [0.1, 0.6, 0.9, 0.91], finished=True), 0.885, epochs=4)
+    drrdn, madry = paper_scale.write_report(root)
+    assert drrdn["autoattack"] == 91.0 and madry["autoattack"] == 88.5
+    readme = open(os.path.join(root, "README.md")).read()
+    assert "DRRDN 91.0%, Madry 88.5% (+2.5 points)" in readme and "| 91.0 | 102 |" in readme
+    _autoattack_json(os.path.join(root, "madry"), 0.885, epochs=3)     # computed before the last epoch: stale
+    drrdn, madry = paper_scale.write_report(root)
+    assert "autoattack" not in madry and "Madry 88.5%" not in open(os.path.join(root, "README.md")).read()
+
+
 def test_report_flags_a_different_budget(tmp_path):
     root = str(tmp_path / "runs")
     _run_folder(root, "drrdn", [0.1, 0.6, 0.9], lambda_adv=1.0)            # a method term: not the budget
