@@ -6,7 +6,8 @@ Sources:
     accuracy (%) on the test set, natural and under white-box FGSM (step 10x the PGD step), PGD-40/100 and
     CW-40/100 (L_inf; MNIST eps 0.3, step 0.01; CIFAR-10 eps 0.031, step 0.003), and under transfer from each
     surrogate model ("black-box attack from surrogate models": PGD-40 step 0.01 on MNIST, PGD-20 step 0.003
-    on CIFAR-10, crafted on the surrogate); Table 3 (MNIST, hybrid reconstructed representations).
+    on CIFAR-10, crafted on the surrogate); Table 3 (MNIST, hybrid reconstructed representations); Table 4
+    (MNIST ablation, PGD-40/100 of DRRDN, DRRDN-MI and DRRDN-REC).
   - Croce and Hein, AutoAttack (ICML 2020), the leaderboard of its repository's README
     (github.com/fra31/auto-attack, "MNIST - Linf", standard version): TRADES (Zhang et al. 2019), the
     authors' released SmallCNN, eps 0.3, clean 99.48%, AutoAttack 92.81% on the full test set. The DRRDN paper
@@ -51,6 +52,10 @@ TABLE2_CIFAR10 = {
 #: Table 3 (MNIST): accuracy (%) on the hybrid representations, keyed as `experiments.table3.HYBRIDS`.
 TABLE3_MNIST = {"zs_zi": 99.31, "zs'_zi": 99.02, "zs_zi'": 95.82, "zs'_zi'": 95.01}
 
+#: Table 4 (MNIST): {variant (experiments.ablation.VARIANTS): {column: accuracy in %}}.
+TABLE4_MNIST = {"drrdn": {"pgd40": 97.55, "pgd100": 96.78}, "drrdn-mi": {"pgd40": 96.88, "pgd100": 96.25},
+                "drrdn-rec": {"pgd40": 97.32, "pgd100": 96.43}}
+
 #: AutoAttack (standard version) on TRADES' released MNIST SmallCNN at eps 0.3, by AutoAttack's authors.
 TRADES_AUTOATTACK_MNIST = {"natural": 99.48, "autoattack": 92.81, "eps": 0.3, "model": "TRADES' released SmallCNN",
                            "source": "AutoAttack leaderboard, github.com/fra31/auto-attack README (MNIST - Linf)"}
@@ -69,6 +74,11 @@ def paper_table(dataset: str):
 def table3(dataset: str) -> Optional[Dict[str, float]]:
     """The paper's Table 3 for `dataset` (MNIST and the demo's MNIST images), else None."""
     return TABLE3_MNIST if dataset in ("mnist", "demo") else None
+
+
+def table4(dataset: str) -> Optional[Dict[str, Dict[str, float]]]:
+    """The paper's Table 4 for `dataset` (MNIST and the demo's MNIST images), else None."""
+    return TABLE4_MNIST if dataset in ("mnist", "demo") else None
 
 
 def autoattack_reference(dataset: str) -> Optional[dict]:

@@ -10,9 +10,12 @@
      each *other* method's SavedModel, on the first --num_examples test images (default: the whole test
      split) -> `<method>/eval_paper.json`; the `autoattack` preset on the first --autoattack_examples
      (default 1,000) -> `<method>/eval_autoattack.json`. Both with the masking checks.
-  2. With `drrdn/model.keras` and `standard/model.keras`: Figure 2 (`figure2.py`) -> `figure2.png` (+ .json)
-     and Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note otherwise.
-  3. `<runs>/tables.md` (`reproduce_tables.tables_markdown`): our numbers beside the paper's, every one read
+  2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
+     `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
+  3. With the DRRDN's and `standard/model.keras`: Figure 2 (`figure2.py`) -> `figure2.png` (+ .json) and
+     Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note otherwise. The DRRDN is Table 4's
+     full variant where it exists (its r is trained), else `<runs>/drrdn` (`analysis_drrdn`).
+  4. `<runs>/tables.md` (`reproduce_tables.tables_markdown`): our numbers beside the paper's, every one read
      from the JSONs.
 Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
 interruption continues with the first missing one; a rerun with everything in place only rewrites tables.md.
@@ -34,14 +37,16 @@ from typing import Callable, Dict, List, Optional
 from absl import flags
 
 from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.experiments import ablation
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.reproduce_tables import METHODS, tables_markdown
 
 __all__ = ["reproduce", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
-#: Every step, in the order they run: the two evaluation presets of each model, then the two analyses.
-STEPS = ("paper", "autoattack", "figure2", "table3")
+#: Every step, in the order they run: the two evaluation presets of each model, the paper preset (no transfer)
+#: of each Table 4 variant, then the two analyses.
+STEPS = ("paper", "autoattack", "table4", "figure2", "table3")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +71,20 @@ FULL = Budget()
 TINY = Budget(num_examples=32, autoattack_examples=32, autoattack_budget=TINY_AUTOATTACK_BUDGET,
               masking_examples=16, figure2_examples=20, analysis_steps=1, table3_examples=32,
               finetune_examples=256, finetune_epochs=1)
+
+
+def ablation_folders(runs: str) -> Dict[str, str]:
+    """{variant: run folder} for Table 4's variants (`ablation.VARIANTS`) with a `savedmodel/` under
+    `<runs>/ablation/`."""
+    return {v: os.path.join(runs, ablation.FOLDER, v) for v in ablation.VARIANTS
+            if os.path.isdir(os.path.join(runs, ablation.FOLDER, v, "savedmodel"))}
+
+
+def analysis_drrdn(runs: str) -> str:
+    """The DRRDN run folder that Figure 2 and Table 3 look at: Table 4's full variant (MI and REC on, so r is
+    trained) where it has a model.keras, else `<runs>/drrdn` (the default, whose r is never trained)."""
+    full = os.path.join(runs, ablation.FOLDER, "drrdn")
+    return full if os.path.exists(os.path.join(full, "model.keras")) else os.path.join(runs, "drrdn")
 
 
 def method_folders(runs: str) -> Dict[str, str]:
@@ -99,14 +118,16 @@ class Models:
 
 
 def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[int], budget: Budget,
-                    output: str, per_example: bool = False, seed: int = 0, batch_size: int = 256) -> dict:
-    """One preset on the method's SavedModel and the first n test images (None = all) -> `output` (JSON)."""
+                    output: str, per_example: bool = False, seed: int = 0, batch_size: int = 256,
+                    transfer: bool = True) -> dict:
+    """One preset on the method's SavedModel and the first n test images (None = all) -> `output` (JSON); the
+    paper preset with a transfer column from every other model of `models` unless `transfer` is False."""
     import numpy as np
 
     from drrdn_tf import data, evaluation
     from drrdn_tf.files import write_json
     n = min(n or len(raw.test.labels), len(raw.test.labels))
-    surrogates = models.surrogates(method) if preset == "paper" else {}
+    surrogates = models.surrogates(method) if preset == "paper" and transfer else {}
     results = evaluation.evaluate(
         models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
         models.dataset, preset=preset, batch_size=batch_size, surrogates={k: fn for k, (fn, _) in surrogates.items()},
@@ -126,12 +147,6 @@ def trained_epochs(folder: str) -> Optional[int]:
     from drrdn_tf.files import read_json
     path = os.path.join(folder, "history.json")
     return len(read_json(path)["epochs"]) if os.path.exists(path) else None
-
-
-def model_epochs(folders: Dict[str, str], methods) -> Dict[str, Optional[int]]:
-    """{method: trained epochs} of the `methods` an output is computed from: what it records, so that a rerun
-    after more training can tell it is stale."""
-    return {m: trained_epochs(folders[m]) for m in methods}
 
 
 def stale(record_path: str, epochs: Dict[str, Optional[int]]) -> bool:
@@ -166,27 +181,34 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
         raise ValueError(f"no run folder with a savedmodel/ under {runs}: expected "
                          f"{', '.join(os.path.join(runs, m, 'savedmodel') for m, _ in METHODS)} (written by "
                          "python -m drrdn_tf.train once a run has finished)")
-    analyses = all(os.path.exists(os.path.join(runs, m, "model.keras")) for m in ("drrdn", "standard"))
-    steps = [(m, preset) for m in folders for preset in ("paper", "autoattack") if preset in steps_to_run]
-    steps += [("analyses", a) for a in ("figure2", "table3") if a in steps_to_run] if analyses else []
-    if not analyses and {"figure2", "table3"} & set(steps_to_run):
-        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(runs, 'drrdn', 'model.keras')} and "
-              f"{os.path.join(runs, 'standard', 'model.keras')} (the whole models, written where each was "
+    variants = ablation_folders(runs)
+    pair = {"drrdn": analysis_drrdn(runs), "standard": os.path.join(runs, "standard")}
+    analyses = all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values())
+    # Each step: (who, what) -> the run folders it reads ({name: folder}), its output and where its epochs go.
+    sources = {(m, p): {m: f} for m, f in folders.items() for p in ("paper", "autoattack") if p in steps_to_run}
+    sources.update({(f"{ablation.FOLDER}/{v}", "table4"): {v: f} for v, f in variants.items()
+                    if "table4" in steps_to_run})
+    if analyses:
+        sources.update({("analyses", a): pair for a in ("figure2", "table3") if a in steps_to_run})
+    elif {"figure2", "table3"} & set(steps_to_run):
+        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(pair['drrdn'], 'model.keras')} and "
+              f"{os.path.join(pair['standard'], 'model.keras')} (the whole models, written where each was "
               "trained; the exported SavedModels hold only the inference path)", flush=True)
-    outputs = {**{(m, "paper"): os.path.join(f, PAPER_JSON) for m, f in folders.items()},
-               **{(m, "autoattack"): os.path.join(f, AUTOATTACK_JSON) for m, f in folders.items()},
-               ("analyses", "figure2"): os.path.join(runs, "figure2.png"),
-               ("analyses", "table3"): os.path.join(runs, "table3.json")}
-    records = {**outputs, ("analyses", "figure2"): os.path.join(runs, "figure2.json")}  # where epochs are kept
-    epochs = {s: model_epochs(folders, [s[0]] if s[0] != "analyses" else ["drrdn", "standard"]) for s in steps}
+    steps = list(sources)
+    outputs = {s: os.path.join(runs, "figure2.png") if s[1] == "figure2" else os.path.join(runs, "table3.json")
+               if s[1] == "table3" else os.path.join(next(iter(sources[s].values())),
+                                                     AUTOATTACK_JSON if s[1] == "autoattack" else PAPER_JSON)
+               for s in steps}
+    records = {s: os.path.join(runs, "figure2.json") if s[1] == "figure2" else outputs[s] for s in steps}
+    epochs = {s: {name: trained_epochs(f) for name, f in sources[s].items()} for s in steps}
     todo = [s for s in steps if not os.path.exists(outputs[s]) or stale(records[s], epochs[s])]
-    models, raw = Models(folders, dataset), None
+    models, variant_models, raw = Models(folders, dataset), Models(variants, dataset), None
     if todo:
         raw = data.load_raw(dataset, data_dir, download=False)
-        if any(m != "analyses" for m, _ in todo):
-            for m in folders:  # every model checked against the data set before the first long step
-                models.fn(m)
-    sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples,
+        for who, what in todo:  # every model checked against the data set before the first long step
+            if what != "figure2" and what != "table3":
+                (variant_models if what == "table4" else models).fn(next(iter(sources[(who, what)])))
+    sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples, "table4": budget.num_examples,
              "figure2": budget.figure2_examples, "table3": budget.table3_examples}
     for i, (who, what) in enumerate(steps, 1):
         out = outputs[(who, what)]
@@ -202,7 +224,10 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
         redo = " (stale: its model(s) trained further since)" if os.path.exists(out) else ""
         print(f"{head} on {n} images -> {recorded_path(out)}{redo}", flush=True)
         if who == "analyses":
-            run_analysis(what, runs, dataset, raw, n, budget, out, seed)
+            run_analysis(what, pair, dataset, raw, n, budget, out, seed)
+        elif what == "table4":  # the paper preset without transfer columns (Table 4 reads PGD-40/100)
+            evaluate_method(variant_models, next(iter(sources[(who, what)])), "paper", raw, n, budget, out,
+                            per_example, seed, batch_size, transfer=False)
         else:
             evaluate_method(models, who, what, raw, n, budget, out, per_example, seed, batch_size)
         if os.path.exists(records[(who, what)]):
@@ -213,15 +238,15 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
     return lines
 
 
-def run_analysis(what: str, runs: str, dataset: str, raw, size: int, budget: Budget, output: str,
+def run_analysis(what: str, pair: Dict[str, str], dataset: str, raw, size: int, budget: Budget, output: str,
                  seed: int = 0) -> None:
-    """Figure 2 or Table 3 of `<runs>/drrdn` and `<runs>/standard` (their model.keras) -> `output`. A missing
-    scikit-learn or matplotlib is a note, not an error (the other outputs still get written)."""
+    """Figure 2 or Table 3 of the run folders pair["drrdn"] and pair["standard"] (their model.keras) -> `output`.
+    A missing scikit-learn or matplotlib is a note, not an error (the other outputs still get written)."""
     import numpy as np
 
     from drrdn_tf import data, plots
     from drrdn_tf.experiments import figure2, table3
-    drrdn, standard = os.path.join(runs, "drrdn"), os.path.join(runs, "standard")
+    drrdn, standard = pair["drrdn"], pair["standard"]
     try:
         if what == "figure2":
             figure2.write_figure2(drrdn, standard, dataset, data.to_float(raw.test.images[:size]),

@@ -8,13 +8,18 @@ Each table says which attack, which budget and how many test images produced it,
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from drrdn_tf.experiments import paper_numbers
+from drrdn_tf.experiments import ablation, paper_numbers
 
 #: The paper's rows (and transfer columns): run-folder name, label.
 METHODS = (("standard", "Standard"), ("madry", "Madry"), ("trades", "TRADES"), ("drrdn", "DRRDN"))
 _FILES = {"paper": "eval_paper.json", "autoattack": "eval_autoattack.json"}
+
+
+def _all_folders() -> List[Tuple[str, str]]:
+    """(run folder relative to <runs>, label) of every method and every Table 4 variant."""
+    return list(METHODS) + [(os.path.join(ablation.FOLDER, v), label) for v, (label, _) in ablation.VARIANTS.items()]
 
 
 def _load(path: str) -> Optional[dict]:
@@ -111,7 +116,7 @@ def masking_lines(runs: str) -> List[str]:
     """One line per evaluation JSON: how many masking checks passed and every warning (or "no warnings")."""
     from drrdn_tf.files import recorded_path
     out = []
-    for m, label in METHODS:
+    for m, label in _all_folders():
         for preset, name in _FILES.items():
             r = _load(os.path.join(runs, m, name))
             if r is None or "masking" not in r:
@@ -142,13 +147,38 @@ def table3_lines(result: dict, dataset: str) -> List[str]:
     return out
 
 
+def table4_lines(runs: str, dataset: str) -> List[str]:
+    """Table 4 (the ablation): natural, PGD-40 and PGD-100 of the default DRRDN (neither MI nor REC) and of each
+    variant under `<runs>/ablation/` with an eval_paper.json, beside the paper's; [] when no variant has one."""
+    rows = [(label, _load(os.path.join(runs, ablation.FOLDER, v, _FILES["paper"])), v)
+            for v, (label, _) in ablation.VARIANTS.items()]
+    if not any(r for _, r, _ in rows):
+        return []
+    rows.insert(0, ("DRRDN default (neither MI nor REC)", _load(os.path.join(runs, "drrdn", _FILES["paper"])), None))
+    paper = paper_numbers.table4(dataset) or {}
+    found = {label: r for label, r, _ in rows if r}
+    first = next(iter(found.values()))
+    out = [f"Accuracy (%) on {_examples(found, dataset)}, L_inf eps = {first['eps']:g}, white-box PGD-40/100 "
+           f"({_attack(first['attacks']['pgd40'])}, preset `paper`). The variants start from the default DRRDN "
+           "and turn the mutual-information term (lambda_mi, Eq. 9) and the reconstruction term (lambda_rec, "
+           "Eq. 10) on at the paper's weight of 0.1 (`drrdn_tf/experiments/ablation.py`)"
+           + (": each cell **ours / paper**." if paper else "."), "",
+           "| Model | Natural | PGD40 | PGD100 |", "|---|---|---|---|"]
+    for label, r, v in rows:
+        cells = [_pct(r["accuracy"].get(k)) if r else "–" for k in ("natural", "pgd40", "pgd100")]
+        if v in paper:
+            cells[1:] = [f"{c} / {paper[v][k]:.2f}" for c, k in zip(cells[1:], ("pgd40", "pgd100"))]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
+
+
 def train_commands(runs: str) -> List[str]:
-    """The `python -m drrdn_tf.train` command of every method folder with a config.json."""
+    """The `python -m drrdn_tf.train` command of every method folder and Table 4 variant with a config.json."""
     from drrdn_tf.experiments.paper_scale import settings_from_json
     from drrdn_tf.experiments.stability_report import train_command
     from drrdn_tf.files import recorded_path
     out = []
-    for m, label in METHODS:
+    for m, label in _all_folders():
         config = _load(os.path.join(runs, m, "config.json"))
         if config is not None:
             command = train_command(settings_from_json(config["settings"]), recorded_path(os.path.join(runs, m)))
@@ -177,6 +207,9 @@ def tables_markdown(runs: str, dataset: str) -> List[str]:
             "with eps and reaches ~0 unbounded, iterative attacks beat FGSM, white-box beats transfer, Square "
             "finds little the gradient attacks missed, more steps never help the model.", ""]
     out += masking_lines(runs)
+    table4 = table4_lines(runs, dataset)
+    if table4:
+        out += ["", "## Ablation (the paper's Table 4)", ""] + table4
     table3 = _load(os.path.join(runs, "table3.json"))
     if table3 is not None:
         out += ["", "## Hybrid representations (the paper's Table 3)", ""] + table3_lines(table3, dataset)

@@ -8,6 +8,7 @@ import os
 from typing import Dict, Optional
 
 from drrdn_tf import config as config_lib
+from drrdn_tf.experiments import ablation
 
 # The proxy (issue "DRRDN that trains steadily"): MNIST, 10,000 training images, 1,000 held out for
 # validation, PGD-10 of step 0.04 at eps 0.3 ramped over 3 epochs, SGD 0.01 momentum 0.9, batch 128, no decay.
@@ -70,6 +71,11 @@ RUNGS: Dict[str, Rung] = {
                       dict(ce_adv_weight=1.0, lambda_adv=0.1, alignment="one_sided", alignment_ramp="dann",
                            discriminator_spectral_norm=True, bc_encoder_weight=0.0, lambda_ent=0.1,
                            lambda_rec=0.1, lambda_mi=0.01, mine_ema=0.01)),
+    # Table 4's variants on the proxy (experiments/ablation.py): the default plus MI and/or REC.
+    **{f"t4_{v}": Rung(f"Table 4's {label}: the default (adversarial CE weight 1) with "
+                       + ", ".join(f"{k} {x:g}" for k, x in overrides.items()),
+                       {**EXTRAS_OFF, "ce_adv_weight": 1.0, **overrides})
+       for v, (label, overrides) in ablation.VARIANTS.items()},
 }
 LADDER = ("madry", "drrdn", "eq4", "recipe_a1", "eq4+adv", "eq4+rec", "eq4+ent", "eq4+mi", "eq4+bc")
 

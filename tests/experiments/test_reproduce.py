@@ -9,19 +9,24 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import run_cli
-from drrdn_tf.experiments import paper_numbers
-from drrdn_tf.experiments.reproduce import stale_transfer
+from drrdn_tf.experiments import ablation, paper_numbers
+from drrdn_tf.experiments.reproduce import analysis_drrdn, stale_transfer
 from drrdn_tf.experiments.reproduce_tables import tables_markdown
 
 TRAINED = ("standard", "madry", "drrdn")
+#: Table 4's variant trained beside them (its run folder under runs/ablation/).
+VARIANT = "drrdn-mi"
 #: OpenMP threads of scikit-learn's t-SNE spin for seconds per fit on a busy 2-core machine; one is plenty here.
 ENV = {"OMP_NUM_THREADS": "1"}
 
 
 def _train(root, method):
-    return run_cli("drrdn_tf.train", "--dataset=demo", f"--method={method}", "--train_examples=256",
+    """One tiny run: a method's folder runs/<method>, or Table 4's VARIANT (ablation.flags_of) in runs/ablation."""
+    args = ([*ablation.flags_of(VARIANT), f"--output_dir=runs/ablation/{VARIANT}"] if method == VARIANT else
+            [f"--method={method}", f"--output_dir=runs/{method}"])
+    return run_cli("drrdn_tf.train", "--dataset=demo", "--train_examples=256", *args,
                    "--val_examples=64", "--test_examples=64", "--epochs=1", "--pgd_steps=1", "--verbose=0",
-                   f"--output_dir=runs/{method}", cwd=str(root), env=ENV)
+                   cwd=str(root), env=ENV)
 
 
 def _reproduce(root, *extra):
@@ -34,8 +39,8 @@ def reproduced(tmp_path_factory, mnist_path):
     """Three run folders trained for one epoch on 256 demo images (the MNIST threat model), then the command
     on the real MNIST test split in its tiny configuration, run from their parent folder."""
     root = tmp_path_factory.mktemp("reproduce")
-    with ThreadPoolExecutor(len(TRAINED)) as pool:
-        for method, out in zip(TRAINED, pool.map(lambda m: _train(root, m), TRAINED)):
+    with ThreadPoolExecutor(2) as pool:
+        for method, out in zip(TRAINED + (VARIANT,), pool.map(lambda m: _train(root, m), TRAINED + (VARIANT,))):
             assert out.returncode == 0, (method, out.stderr[-2000:])
     out = _reproduce(root)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -51,8 +56,8 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
     root, out = reproduced
     runs = root / "runs"
     for i, method in enumerate(TRAINED):
-        assert f"[{2 * i + 1}/8] {method}: paper preset on 32 images" in out.stdout
-        assert f"[{2 * i + 2}/8] {method}: autoattack on 32 images" in out.stdout
+        assert f"[{2 * i + 1}/9] {method}: paper preset on 32 images" in out.stdout
+        assert f"[{2 * i + 2}/9] {method}: autoattack on 32 images" in out.stdout
         paper, aa = _json(runs / method / "eval_paper.json"), _json(runs / method / "eval_autoattack.json")
         for r, preset in ((paper, "paper"), (aa, "autoattack")):
             acc = r["accuracy"]
@@ -71,6 +76,11 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
         assert aa["attacks"]["apgd_ce"]["steps"] == 2 and aa["attacks"]["square"]["n_queries"] == 4  # --tiny
         assert aa["accuracy"]["autoattack"] <= min(aa["accuracy"][k] for k in ("apgd_ce", "apgd_t", "square"))
     assert not (runs / "trades" / "eval_paper.json").exists()
+    # Table 4's variant: the paper preset without transfer columns.
+    assert f"[7/9] ablation/{VARIANT}: table4 on 32 images" in out.stdout
+    variant = _json(runs / "ablation" / VARIANT / "eval_paper.json")
+    assert set(variant["accuracy"]) == {"natural", "fgsm", "pgd40", "pgd100", "cw40", "cw100"}
+    assert variant["model"] == os.path.join("runs", "ablation", VARIANT, "savedmodel")
 
 
 def test_figure2_table3_and_tables_md(reproduced):
@@ -99,23 +109,33 @@ def test_figure2_table3_and_tables_md(reproduced):
     assert f"| TRADES | – / {paper['trades']['natural']:.2f} |" in text
     assert "**92.81%**" in text and "the first 32 mnist test images" in text
     assert "PGD-40/100 (40 step(s) of 0.01" in text and "APGD-CE (2 steps)" in text
-    assert text.count("checks passed") == 6        # one masking line per JSON
+    assert text.count("checks passed") == 7        # one masking line per JSON (6 of the methods, the variant)
     assert "![Figure 2](figure2.png)" in text
     assert "| Paper (Table 3) | 99.31 | 99.02 | 95.82 | 95.01 |" in text
     assert "| Ours | " + " | ".join(f"{100 * table3['accuracy'][k]:.2f}"
                                     for k in ("zs_zi", "zs'_zi", "zs_zi'", "zs'_zi'")) + " |" in text
     assert "python -m drrdn_tf.train --dataset=demo" in text and "--method=madry" in text
+    # Table 4: the default DRRDN and the variant with its numbers beside the paper's, the others not trained.
+    acc = _json(runs / "ablation" / VARIANT / "eval_paper.json")["accuracy"]
+    t4 = paper_numbers.TABLE4_MNIST
+    assert ("| DRRDN-MI | " + f"{100 * acc['natural']:.2f} | {100 * acc['pgd40']:.2f} / {t4[VARIANT]['pgd40']:.2f} | "
+            f"{100 * acc['pgd100']:.2f} / {t4[VARIANT]['pgd100']:.2f} |") in text
+    assert "| DRRDN (MI + REC) | – | – / 97.55 | – / 96.78 |" in text and "| DRRDN default (neither" in text
+    assert any(line.startswith("- DRRDN-MI: `python -m drrdn_tf.train") and "--lambda_rec=0.1" in line
+               and "--output_dir=runs/ablation/drrdn-mi" in line for line in text.splitlines())
+    assert "DRRDN-MI, `runs/ablation/drrdn-mi/eval_paper.json`" in text        # its masking line
 
 
 def test_rerun_recomputes_nothing(reproduced):
     root, _ = reproduced
     runs = root / "runs"
     outputs = [runs / m / f for m in TRAINED for f in ("eval_paper.json", "eval_autoattack.json")]
+    outputs.append(runs / "ablation" / VARIANT / "eval_paper.json")
     outputs += [runs / f for f in ("figure2.png", "figure2.json", "table3.json", "table3.md")]
     before = {p: os.stat(p).st_mtime_ns for p in outputs}
     out = _reproduce(root)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.count(": kept runs/") == 8 and "t-SNE" not in out.stdout
+    assert out.stdout.count(": kept runs/") == 9 and "t-SNE" not in out.stdout
     assert {p: os.stat(p).st_mtime_ns for p in outputs} == before
 
 
@@ -151,6 +171,19 @@ def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
         lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
         assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), (args, out.stderr)
         assert needle in lines[0], (needle, lines[0])
+
+
+def test_analyses_use_table4s_full_drrdn_where_it_exists(tmp_path):
+    """Figure 2 and Table 3 need a DRRDN whose r is trained: Table 4's full variant once it has a model.keras."""
+    runs = tmp_path / "runs"
+    (runs / "drrdn").mkdir(parents=True)
+    assert analysis_drrdn(str(runs)) == str(runs / "drrdn")
+    (runs / "ablation" / "drrdn").mkdir(parents=True)
+    (runs / "ablation" / "drrdn" / "model.keras").write_bytes(b"")
+    assert analysis_drrdn(str(runs)) == str(runs / "ablation" / "drrdn")
+    assert ablation.flags_of("drrdn-rec") == ["--method=drrdn", "--lambda_mi=0.1", "--lambda_rec=0"]
+    with pytest.raises(ValueError, match="unknown ablation variant"):
+        ablation.flags_of("drrdn-ent")
 
 
 def _write(path, obj):
