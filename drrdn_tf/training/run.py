@@ -25,6 +25,7 @@ from drrdn_tf.nn import backbones
 from drrdn_tf.export import export_savedmodel
 from drrdn_tf.files import read_json, write_atomically, write_json
 from drrdn_tf.training.callbacks import EpsWarmup, NonFiniteGuard, RunCheckpoint
+from drrdn_tf.training.checkpoint import restore_checkpoint
 from drrdn_tf.methods import registry
 
 
@@ -41,9 +42,12 @@ def build_model(s: config_lib.Settings, input_shape, num_classes: int):
 
 
 def make_optimizer(s: config_lib.Settings, steps_per_epoch: int, learning_rate: Optional[float] = None):
-    """SGD with momentum and the step decay of the paper (x lr_decay at each of lr_decay_epochs)."""
+    """SGD with momentum and the step decay of the paper (x lr_decay at each of lr_decay_epochs).
+
+    The optimizer's form depends on lr_decay_epochs only, not on `epochs` (which a resumed run may raise):
+    a decay after the last epoch simply never fires."""
     lr = s.learning_rate if learning_rate is None else learning_rate
-    boundaries = [int(e * steps_per_epoch) for e in s.lr_decay_epochs if 0 < e < s.epochs]
+    boundaries = [int(e * steps_per_epoch) for e in s.lr_decay_epochs if e > 0]
     if boundaries:
         lr = keras.optimizers.schedules.PiecewiseConstantDecay(
             boundaries, [lr * s.lr_decay ** i for i in range(len(boundaries) + 1)])
@@ -135,7 +139,7 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
                       jit_compile=s.jit_compile)
     history = []
     if done:
-        model.load_weights(os.path.join(run_dir, "checkpoint", state["weights"]))
+        restore_checkpoint(model, os.path.join(run_dir, "checkpoint", state["weights"]), done * steps_per_epoch)
         history = state["history"]
         print(f"Resuming {run_dir} after epoch {done}/{s.epochs}", flush=True)
 

@@ -108,6 +108,7 @@ def test_real_mnist_run_resume_and_finish(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming" in second.stdout and "after epoch 1/2" in second.stdout
     assert "Epoch 1/2" not in second.stdout and "Epoch 2/2" in second.stdout
+    assert "Skipping variable loading" not in second.stderr   # the optimizers' states were restored too
     history = json.loads(open(os.path.join(out_dir, "history.json")).read())["epochs"]
     assert [e["epoch"] for e in history] == [1, 2]
 
