@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from absl import flags
 
@@ -165,6 +165,16 @@ def stale_transfer(path: str, surrogates: List[str]) -> List[str]:
     return [m for m in surrogates if f"transfer_{m}" not in have]
 
 
+def step_files(runs: str, what: str, folder: str) -> Tuple[str, str]:
+    """(output, record) of one step: the file it writes, and the JSON that records the epochs of the models it
+    used. `what` is a name of STEPS, `folder` the run folder it evaluates (the analyses write under `runs`)."""
+    if what == "figure2":
+        return os.path.join(runs, "figure2.png"), os.path.join(runs, "figure2.json")
+    if what == "table3":
+        return (os.path.join(runs, "table3.json"),) * 2
+    return (os.path.join(folder, AUTOATTACK_JSON if what == "autoattack" else PAPER_JSON),) * 2
+
+
 def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: Budget = FULL,
               per_example: bool = False, seed: int = 0, batch_size: int = 256,
               steps_to_run=STEPS) -> List[str]:
@@ -195,11 +205,8 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
               f"{os.path.join(pair['standard'], 'model.keras')} (the whole models, written where each was "
               "trained; the exported SavedModels hold only the inference path)", flush=True)
     steps = list(sources)
-    outputs = {s: os.path.join(runs, "figure2.png") if s[1] == "figure2" else os.path.join(runs, "table3.json")
-               if s[1] == "table3" else os.path.join(next(iter(sources[s].values())),
-                                                     AUTOATTACK_JSON if s[1] == "autoattack" else PAPER_JSON)
-               for s in steps}
-    records = {s: os.path.join(runs, "figure2.json") if s[1] == "figure2" else outputs[s] for s in steps}
+    files = {s: step_files(runs, s[1], next(iter(sources[s].values()))) for s in steps}
+    outputs, records = {s: f[0] for s, f in files.items()}, {s: f[1] for s, f in files.items()}
     epochs = {s: {name: trained_epochs(f) for name, f in sources[s].items()} for s in steps}
     todo = [s for s in steps if not os.path.exists(outputs[s]) or stale(records[s], epochs[s])]
     models, variant_models, raw = Models(folders, dataset), Models(variants, dataset), None

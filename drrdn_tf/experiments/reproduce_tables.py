@@ -32,12 +32,14 @@ def _pct(x) -> str:
 
 
 def _examples(results: Dict[str, dict], dataset: str) -> str:
-    """"the first N <dataset> test images", or the count per model when they differ."""
+    """"the first N <dataset> test images", or the count per model when they differ. `results` is keyed by
+    method (named by its METHODS label) or by a row label (Table 4), in the table's row order."""
     counts = {r["num_examples"] for r in results.values()}
     if len(counts) == 1:
         return f"the first {counts.pop():,} {dataset} test images"
+    labels = dict(METHODS)
     return f"the first N {dataset} test images (N: " + ", ".join(
-        f"{label} {results[m]['num_examples']:,}" for m, label in METHODS if m in results) + ")"
+        f"{labels.get(key, key)} {r['num_examples']:,}" for key, r in results.items()) + ")"
 
 
 def _attack(config: dict) -> str:

@@ -223,3 +223,15 @@ def test_tables_markdown_on_hand_made_jsons(tmp_path):
     # On MNIST every row of Table 1 appears, ours beside the paper's.
     text = "\n".join(tables_markdown(runs, "mnist"))
     assert "| DRRDN | 90.00 / 99.56 | 80.00 / 99.13 |" in text and "| Standard | – / 99.49 |" in text
+
+
+def test_table4_says_each_rows_image_count_when_they_differ(tmp_path):
+    runs = str(tmp_path)
+    white = {"natural": 0.99, "pgd40": 0.9, "pgd100": 0.88}
+    _write(os.path.join(runs, "drrdn", "eval_paper.json"), _paper_json(white))
+    _write(os.path.join(runs, ablation.FOLDER, "drrdn-mi", "eval_paper.json"),
+           {**_paper_json(white), "num_examples": 1000})
+    text = "\n".join(tables_markdown(runs, "mnist"))
+    table4 = text.split("Table 4")[1]
+    label = ablation.VARIANTS["drrdn-mi"][0]
+    assert f"(N: DRRDN default (neither MI nor REC) 100, {label} 1,000)" in table4
