@@ -157,7 +157,7 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
     print(f"Test: natural and PGD-{s.pgd_steps} (eps {s.eps}, step {s.step_size}) accuracy on "
           f"{len(yte)} {s.dataset} test images", flush=True)
     metrics = model.evaluate(test_ds, return_dict=True, verbose=verbose)
-    results = {"dataset": s.dataset, "method": s.method, "num_examples": int(len(yte)),
+    results = {"dataset": s.dataset, "method": s.method, "num_examples": int(len(yte)), "epochs_trained": len(history),
                "accuracy": {"natural": float(metrics["acc"]), f"pgd{s.pgd_steps}": float(metrics["pgd_acc"])},
                "attack": {"name": "pgd", "norm": "linf", "eps": s.eps, "step_size": s.step_size,
                           "steps": s.pgd_steps, "random_start": True, "loss": "ce"}}

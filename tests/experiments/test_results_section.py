@@ -1,0 +1,93 @@
+"""The README's generated Results section: figures from the result folders' JSONs, only those of the current
+models, the differences from the paper computed, and the README rewritten between its markers only."""
+
+import json
+import os
+
+import pytest
+
+from conftest import run_cli
+from drrdn_tf import config
+from drrdn_tf.experiments import results_section
+
+WHITE = {"natural": 0.99, "fgsm": 0.97, "pgd40": 0.95, "pgd100": 0.94, "cw40": 0.95, "cw100": 0.94}
+
+
+def _write(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def _run(root, method, done, planned=20, results_epochs=None, pgd=0.95):
+    """A run folder: config.json, history.json (`done` epochs of `planned`), results.json of a model trained
+    `results_epochs` epochs (None: no results.json)."""
+    folder = os.path.join(root, method)
+    s = config.settings_for("mnist", method=method, epochs=planned, lr_decay_epochs=(11, 15, 18),
+                            eps_warmup_epochs=3)
+    _write(os.path.join(folder, "config.json"), {"settings": s.to_json()})
+    _write(os.path.join(folder, "history.json"), {"epochs": [{"epoch": i + 1, "val_pgd_acc": 0.9}
+                                                             for i in range(done)]})
+    if results_epochs is not None:
+        _write(os.path.join(folder, "results.json"),
+               {"num_examples": 10000, "epochs_trained": results_epochs,
+                "accuracy": {"natural": 0.99, "pgd40": pgd},
+                "attack": {"name": "pgd", "eps": 0.3, "step_size": 0.01, "steps": 40}})
+    return folder
+
+
+def _eval(folder, method, accuracy, epochs):
+    attack = {"name": "pgd", "steps": 40, "step_size": 0.01, "loss": "ce"}
+    _write(os.path.join(folder, "eval_paper.json"),
+           {"num_examples": 10000, "eps": 0.3, "seed": 0, "accuracy": accuracy, "model_epochs": {method: epochs},
+            "attacks": {"fgsm": {"name": "fgsm", "steps": 1, "step_size": 0.1, "loss": "ce"}, "pgd40": attack,
+                        "cw40": {**attack, "loss": "cw"}}})
+
+
+def test_section_from_training_results_then_from_the_paper_protocol(tmp_path):
+    root = str(tmp_path / "mnist")
+    drrdn = _run(root, "drrdn", done=12, results_epochs=10, pgd=0.96)   # resumed past its 10-epoch results.json
+    madry = _run(root, "madry", done=20, results_epochs=20, pgd=0.95)
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    assert text.startswith(results_section.BEGIN) and text.endswith(results_section.END)
+    assert "Epochs trained: Madry 20/20, DRRDN 12/20. Not started: Standard, TRADES." in text
+    assert "20 epochs with the learning rate x0.1 after epochs 11, 15, 18" in text
+    # Only Madry's results.json tests the model its folder holds now; the paper's Madry beside it.
+    assert "| Madry | 20 | 99.00 / 99.45 | 95.00 / 96.58 |" in text and "| DRRDN |" not in text
+    assert "has not run on the current models yet" in text
+    assert "against the paper's 100 (decays after 55, 75, 90)" in text
+    assert "the eps warm-up over the first 3 epochs" in text and "lambda_mi 0.0 (printed: 0.1)" in text
+
+    # The paper protocol on both current models: Table 1's layout, DRRDN against Madry column by column.
+    _eval(madry, "madry", WHITE, epochs=20)
+    _eval(drrdn, "drrdn", {**WHITE, "pgd40": 0.96, "pgd100": 0.93}, epochs=12)
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    assert "has not run" not in text and "| DRRDN | 99.00 / 99.56 |" in text
+    assert ("DRRDN against Madry (the paper's protocol (eval_paper.json), points): natural +0.00, fgsm +0.00, "
+            "pgd40 +1.00, pgd100 -1.00, cw40 +0.00, cw100 +0.00: **below Madry in pgd100**.") in text
+    assert "Our DRRDN against the paper's DRRDN (the paper's protocol (eval_paper.json), points): natural -0.56" in text
+    # An evaluation of an earlier model is not shown as the current one.
+    _eval(drrdn, "drrdn", WHITE, epochs=10)
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    assert "| DRRDN | – / 99.56 |" in text and "| Madry | 99.00 / 99.45 |" in text   # the paper's row alone
+
+
+def test_readme_rewritten_between_its_markers_only(tmp_path):
+    root = str(tmp_path / "mnist")
+    _run(root, "madry", done=20, results_epochs=20)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# top\n\n{results_section.BEGIN}\nold text\n{results_section.END}\n\n## after\n")
+    results_section.update_readme(str(readme), [(root, "MNIST")])
+    text = readme.read_text()
+    assert text.startswith("# top\n\n" + results_section.BEGIN) and text.endswith(results_section.END + "\n\n## after\n")
+    assert "old text" not in text and "| Madry | 20 |" in text
+    results_section.update_readme(str(readme), [(root, "MNIST")])
+    assert readme.read_text() == text                                    # a rerun changes nothing
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="no results markers"):
+        results_section.update_readme(str(readme), [(root, "MNIST")])
+
+
+def test_command_bad_input_is_one_line(tmp_path):
+    out = run_cli("drrdn_tf.experiments.results_section", f"--readme={tmp_path / 'nope.md'}")
+    assert out.returncode == 2 and out.stderr.strip().startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
