@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from absl import flags
 
@@ -41,7 +41,7 @@ from drrdn_tf.experiments import ablation
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.reproduce_tables import METHODS, tables_markdown
 
-__all__ = ["reproduce", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
+__all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
 #: Every step, in the order they run: the two evaluation presets of each model, the paper preset (no transfer)
@@ -165,14 +165,57 @@ def stale_transfer(path: str, surrogates: List[str]) -> List[str]:
     return [m for m in surrogates if f"transfer_{m}" not in have]
 
 
-def step_files(runs: str, what: str, folder: str) -> Tuple[str, str]:
-    """(output, record) of one step: the file it writes, and the JSON that records the epochs of the models it
-    used. `what` is a name of STEPS, `folder` the run folder it evaluates (the analyses write under `runs`)."""
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One step of a reproduce run: `who` (a method, `ablation/<variant>` or "analyses") and `what` (a name of
+    STEPS); the run folders it reads ({model name: folder}); the file it writes (`output`); the JSON that records
+    the epochs of its models (`record`); and those epochs now ({model name: epochs in history.json})."""
+
+    who: str
+    what: str
+    sources: Dict[str, str]
+    output: str
+    record: str
+    epochs: Dict[str, Optional[int]]
+
+    @property
+    def model(self) -> str:
+        """The (first) model it evaluates."""
+        return next(iter(self.sources))
+
+    def is_done(self) -> bool:
+        """Its output exists and was computed on the models the folders hold now."""
+        return os.path.exists(self.output) and not stale(self.record, self.epochs)
+
+
+def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:
+    """The Step of `what` on `sources`: its output and record files, and its models' epochs."""
     if what == "figure2":
-        return os.path.join(runs, "figure2.png"), os.path.join(runs, "figure2.json")
-    if what == "table3":
-        return (os.path.join(runs, "table3.json"),) * 2
-    return (os.path.join(folder, AUTOATTACK_JSON if what == "autoattack" else PAPER_JSON),) * 2
+        output, record = os.path.join(runs, "figure2.png"), os.path.join(runs, "figure2.json")
+    elif what == "table3":
+        output = record = os.path.join(runs, "table3.json")
+    else:
+        output = record = os.path.join(next(iter(sources.values())),
+                                       AUTOATTACK_JSON if what == "autoattack" else PAPER_JSON)
+    return Step(who, what, sources, output, record, {m: trained_epochs(f) for m, f in sources.items()})
+
+
+def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dict[str, str],
+         steps_to_run) -> List[Step]:
+    """The steps among `steps_to_run`, in STEPS' order: both presets of every method folder, the paper preset of
+    every Table 4 variant, then the analyses if both of `pair` have a model.keras (else a note says why not)."""
+    steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in ("paper", "autoattack")
+             if p in steps_to_run]
+    if "table4" in steps_to_run:
+        steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
+    analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
+    if analyses and all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values()):
+        steps += [make_step(runs, "analyses", a, pair) for a in analyses]
+    elif analyses:
+        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(pair['drrdn'], 'model.keras')} and "
+              f"{os.path.join(pair['standard'], 'model.keras')} (the whole models, written where each was "
+              "trained; the exported SavedModels hold only the inference path)", flush=True)
+    return steps
 
 
 def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: Budget = FULL,
@@ -193,52 +236,38 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
                          "python -m drrdn_tf.train once a run has finished)")
     variants = ablation_folders(runs)
     pair = {"drrdn": analysis_drrdn(runs), "standard": os.path.join(runs, "standard")}
-    analyses = all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values())
-    # Each step: (who, what) -> the run folders it reads ({name: folder}), its output and where its epochs go.
-    sources = {(m, p): {m: f} for m, f in folders.items() for p in ("paper", "autoattack") if p in steps_to_run}
-    sources.update({(f"{ablation.FOLDER}/{v}", "table4"): {v: f} for v, f in variants.items()
-                    if "table4" in steps_to_run})
-    if analyses:
-        sources.update({("analyses", a): pair for a in ("figure2", "table3") if a in steps_to_run})
-    elif {"figure2", "table3"} & set(steps_to_run):
-        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(pair['drrdn'], 'model.keras')} and "
-              f"{os.path.join(pair['standard'], 'model.keras')} (the whole models, written where each was "
-              "trained; the exported SavedModels hold only the inference path)", flush=True)
-    steps = list(sources)
-    files = {s: step_files(runs, s[1], next(iter(sources[s].values()))) for s in steps}
-    outputs, records = {s: f[0] for s, f in files.items()}, {s: f[1] for s, f in files.items()}
-    epochs = {s: {name: trained_epochs(f) for name, f in sources[s].items()} for s in steps}
-    todo = [s for s in steps if not os.path.exists(outputs[s]) or stale(records[s], epochs[s])]
+    steps = plan(runs, folders, variants, pair, steps_to_run)
+    todo = [step for step in steps if not step.is_done()]
     models, variant_models, raw = Models(folders, dataset), Models(variants, dataset), None
     if todo:
         raw = data.load_raw(dataset, data_dir, download=False)
-        for who, what in todo:  # every model checked against the data set before the first long step
-            if what != "figure2" and what != "table3":
-                (variant_models if what == "table4" else models).fn(next(iter(sources[(who, what)])))
+        for step in todo:  # every model checked against the data set before the first long step
+            if step.who != "analyses":
+                (variant_models if step.what == "table4" else models).fn(step.model)
     sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples, "table4": budget.num_examples,
              "figure2": budget.figure2_examples, "table3": budget.table3_examples}
-    for i, (who, what) in enumerate(steps, 1):
-        out = outputs[(who, what)]
-        head = f"[{i}/{len(steps)}] {who}: {'paper preset' if what == 'paper' else what}"
-        if (who, what) not in todo:
+    for i, step in enumerate(steps, 1):
+        out = step.output
+        head = f"[{i}/{len(steps)}] {step.who}: {'paper preset' if step.what == 'paper' else step.what}"
+        if step not in todo:
             print(f"{head}: kept {recorded_path(out)}", flush=True)
-            missing = stale_transfer(out, [m for m in folders if m != who]) if what == "paper" else []
+            missing = stale_transfer(out, [m for m in folders if m != step.who]) if step.what == "paper" else []
             if missing:
                 print(f"    note: it has no transfer column from {', '.join(missing)} (evaluated before that "
                       "model existed); delete it and rerun to add it", flush=True)
             continue
-        n = min(sizes[what] or len(raw.test.labels), len(raw.test.labels))
+        n = min(sizes[step.what] or len(raw.test.labels), len(raw.test.labels))
         redo = " (stale: its model(s) trained further since)" if os.path.exists(out) else ""
         print(f"{head} on {n} images -> {recorded_path(out)}{redo}", flush=True)
-        if who == "analyses":
-            run_analysis(what, pair, dataset, raw, n, budget, out, seed)
-        elif what == "table4":  # the paper preset without transfer columns (Table 4 reads PGD-40/100)
-            evaluate_method(variant_models, next(iter(sources[(who, what)])), "paper", raw, n, budget, out,
-                            per_example, seed, batch_size, transfer=False)
+        if step.who == "analyses":
+            run_analysis(step.what, pair, dataset, raw, n, budget, out, seed)
+        elif step.what == "table4":  # the paper preset without transfer columns (Table 4 reads PGD-40/100)
+            evaluate_method(variant_models, step.model, "paper", raw, n, budget, out, per_example, seed,
+                            batch_size, transfer=False)
         else:
-            evaluate_method(models, who, what, raw, n, budget, out, per_example, seed, batch_size)
-        if os.path.exists(records[(who, what)]):
-            write_json(records[(who, what)], {**read_json(records[(who, what)]), "model_epochs": epochs[(who, what)]})
+            evaluate_method(models, step.who, step.what, raw, n, budget, out, per_example, seed, batch_size)
+        if os.path.exists(step.record):
+            write_json(step.record, {**read_json(step.record), "model_epochs": step.epochs})
     lines = tables_markdown(runs, dataset)
     write_text(os.path.join(runs, "tables.md"), "\n".join(lines) + "\n")
     print(f"-> {recorded_path(os.path.join(runs, 'tables.md'))}", flush=True)
