@@ -13,5 +13,6 @@ for method in "${@:-drrdn madry trades standard}"; do
     python -m drrdn_tf.train --dataset=mnist --method="$m" --data_dir="${DRRDN_DATA_DIR:-../shared/data}" \
       --epochs="$EPOCHS" --lr_decay_epochs=11,15,18 --output_dir="results/mnist/$m" --verbose=2
     python -m drrdn_tf.experiments.paper_scale --runs=results/mnist   # README.md, summary.json, curves.png
+    python -m drrdn_tf.experiments.results_section                    # the top-level README's Results
   done
 done
