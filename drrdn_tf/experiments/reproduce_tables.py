@@ -22,7 +22,8 @@ def _all_folders() -> List[Tuple[str, str]]:
     return list(METHODS) + [(os.path.join(ablation.FOLDER, v), label) for v, (label, _) in ablation.VARIANTS.items()]
 
 
-def _load(path: str) -> Optional[dict]:
+def read_if_exists(path: str) -> Optional[dict]:
+    """The JSON file at `path`, or None if there is none."""
     from drrdn_tf.files import read_json
     return read_json(path) if os.path.exists(path) else None
 
@@ -120,7 +121,7 @@ def masking_lines(runs: str) -> List[str]:
     out = []
     for m, label in _all_folders():
         for preset, name in _FILES.items():
-            r = _load(os.path.join(runs, m, name))
+            r = read_if_exists(os.path.join(runs, m, name))
             if r is None or "masking" not in r:
                 continue
             checks, warnings = r["masking"]["checks"], r["masking"]["warnings"]
@@ -152,11 +153,11 @@ def table3_lines(result: dict, dataset: str) -> List[str]:
 def table4_lines(runs: str, dataset: str) -> List[str]:
     """Table 4 (the ablation): natural, PGD-40 and PGD-100 of the default DRRDN (neither MI nor REC) and of each
     variant under `<runs>/ablation/` with an eval_paper.json, beside the paper's; [] when no variant has one."""
-    rows = [(label, _load(os.path.join(runs, ablation.FOLDER, v, _FILES["paper"])), v)
+    rows = [(label, read_if_exists(os.path.join(runs, ablation.FOLDER, v, _FILES["paper"])), v)
             for v, (label, _) in ablation.VARIANTS.items()]
     if not any(r for _, r, _ in rows):
         return []
-    rows.insert(0, ("DRRDN default (neither MI nor REC)", _load(os.path.join(runs, "drrdn", _FILES["paper"])), None))
+    rows.insert(0, ("DRRDN default (neither MI nor REC)", read_if_exists(os.path.join(runs, "drrdn", _FILES["paper"])), None))
     paper = paper_numbers.table4(dataset) or {}
     found = {label: r for label, r, _ in rows if r}
     first = next(iter(found.values()))
@@ -181,7 +182,7 @@ def train_commands(runs: str) -> List[str]:
     from drrdn_tf.files import recorded_path
     out = []
     for m, label in _all_folders():
-        config = _load(os.path.join(runs, m, "config.json"))
+        config = read_if_exists(os.path.join(runs, m, "config.json"))
         if config is not None:
             command = train_command(settings_from_json(config["settings"]), recorded_path(os.path.join(runs, m)))
             out.append(f"- {label}: `{command}`")
@@ -192,7 +193,7 @@ def tables_markdown(runs: str, dataset: str) -> List[str]:
     """`<runs>/tables.md` as lines: Table 1/2 (ours beside the paper's), the AutoAttack table, the masking
     checks of every JSON, Table 3 and Figure 2 if present, and the commands behind them."""
     from drrdn_tf.files import recorded_path
-    found = {preset: {m: r for m, _ in METHODS for r in [_load(os.path.join(runs, m, name))] if r is not None}
+    found = {preset: {m: r for m, _ in METHODS for r in [read_if_exists(os.path.join(runs, m, name))] if r is not None}
              for preset, name in _FILES.items()}
     command = f"python -m drrdn_tf.experiments.reproduce --runs={recorded_path(runs)} --dataset={dataset}"
     out = [f"# The paper's tables from the run folders ({dataset})", "",
@@ -212,10 +213,10 @@ def tables_markdown(runs: str, dataset: str) -> List[str]:
     table4 = table4_lines(runs, dataset)
     if table4:
         out += ["", "## Ablation (the paper's Table 4)", ""] + table4
-    table3 = _load(os.path.join(runs, "table3.json"))
+    table3 = read_if_exists(os.path.join(runs, "table3.json"))
     if table3 is not None:
         out += ["", "## Hybrid representations (the paper's Table 3)", ""] + table3_lines(table3, dataset)
-    figure = _load(os.path.join(runs, "figure2.json"))
+    figure = read_if_exists(os.path.join(runs, "figure2.json"))
     if figure is not None and os.path.exists(os.path.join(runs, "figure2.png")):
         a = figure["attack"]
         out += ["", "## t-SNE of the representations (the paper's Figure 2)", "",
