@@ -21,6 +21,7 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.experiments.reproduce_tables import of_current_models, read_if_exists
 from drrdn_tf.experiments.stability_report import train_command
 from drrdn_tf.experiments.steadiness import STEADY_POINTS, steadiness
 
@@ -64,12 +65,11 @@ def summarize(folder: str) -> Optional[dict]:
         row["test_natural"] = 100 * r["accuracy"]["natural"]
         row["test_pgd"] = 100 * r["accuracy"][f"pgd{attack['steps']}"]
         row["test_attack"] = f"PGD-{attack['steps']} step {attack['step_size']:g}"
-    aa = os.path.join(folder, "eval_autoattack.json")  # python -m drrdn_tf.experiments.reproduce --steps=autoattack
-    if os.path.exists(aa):
-        r = read_json(aa)
-        if r.get("model_epochs", {}).get(s["method"], len(history)) == len(history):  # not of an earlier model
-            row["autoattack"] = 100 * r["accuracy"]["autoattack"]
-            row["autoattack_examples"] = r["num_examples"]
+    # python -m drrdn_tf.experiments.reproduce --steps=autoattack; not shown if of an earlier model
+    r = read_if_exists(os.path.join(folder, "eval_autoattack.json"))
+    if r is not None and of_current_models(r, {s["method"]: len(history)}):
+        row["autoattack"] = 100 * r["accuracy"]["autoattack"]
+        row["autoattack_examples"] = r["num_examples"]
     return row
 
 

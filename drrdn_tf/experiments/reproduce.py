@@ -39,7 +39,7 @@ from absl import flags
 from drrdn_tf.cli.common import fail, run_app
 from drrdn_tf.experiments import ablation
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
-from drrdn_tf.experiments.reproduce_tables import METHODS, tables_markdown
+from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, read_if_exists, tables_markdown
 
 __all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
@@ -151,10 +151,8 @@ def trained_epochs(folder: str) -> Optional[int]:
 
 def stale(record_path: str, epochs: Dict[str, Optional[int]]) -> bool:
     """True when the output recorded at `record_path` (a JSON) was computed from models trained for other
-    epochs than `epochs` (outputs from before the epochs were recorded count as current)."""
-    from drrdn_tf.files import read_json
-    recorded = read_json(record_path).get("model_epochs") if os.path.exists(record_path) else None
-    return recorded is not None and any(recorded.get(m) != e for m, e in epochs.items())
+    epochs than `epochs` (`reproduce_tables.of_current_models`)."""
+    return not of_current_models(read_if_exists(record_path), epochs)
 
 
 def stale_transfer(path: str, surrogates: List[str]) -> List[str]:

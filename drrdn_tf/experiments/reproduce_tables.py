@@ -28,6 +28,15 @@ def read_if_exists(path: str) -> Optional[dict]:
     return read_json(path) if os.path.exists(path) else None
 
 
+def of_current_models(output: Optional[dict], epochs: Dict[str, Optional[int]]) -> bool:
+    """True when an evaluation JSON (`output`, as `reproduce` writes it) was computed on the models that have
+    trained `epochs` ({model name: epochs in its history.json}) now. Its `model_epochs` records the epochs of
+    the models it was computed on; an output without that record (from before `reproduce` kept it) counts as
+    current. The one rule `reproduce` (what to rerun) and the reports (what to show) share."""
+    recorded = (output or {}).get("model_epochs")
+    return recorded is None or all(recorded.get(m) == e for m, e in epochs.items())
+
+
 def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.2f}"
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 from drrdn_tf.experiments import ablation, paper_numbers
 from drrdn_tf.experiments.reproduce import analysis_drrdn, stale_transfer
-from drrdn_tf.experiments.reproduce_tables import tables_markdown
+from drrdn_tf.experiments.reproduce_tables import of_current_models, tables_markdown
 
 TRAINED = ("standard", "madry", "drrdn")
 #: Table 4's variant trained beside them (its run folder under runs/ablation/).
@@ -235,3 +235,15 @@ def test_table4_says_each_rows_image_count_when_they_differ(tmp_path):
     table4 = text.split("Table 4")[1]
     label = ablation.VARIANTS["drrdn-mi"][0]
     assert f"(N: DRRDN default (neither MI nor REC) 100, {label} 1,000)" in table4
+
+
+def test_one_rule_for_current_outputs():
+    """reproduce (what to rerun) and the reports (what to show) share this rule: an output is of the current
+    models when every model's recorded epochs equal its epochs now; one without a record counts as current."""
+    out = {"model_epochs": {"drrdn": 20, "standard": 20}}
+    assert of_current_models(out, {"drrdn": 20, "standard": 20})
+    assert of_current_models(out, {"drrdn": 20})
+    assert not of_current_models(out, {"drrdn": 10})
+    assert not of_current_models(out, {"drrdn": 20, "standard": 19})
+    assert not of_current_models(out, {"madry": 20})  # a model it was not computed on
+    assert of_current_models({"accuracy": {}}, {"drrdn": 20})
