@@ -107,9 +107,14 @@ def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: 
         out.append(f"- Our DRRDN against the paper's DRRDN ({source}, points): {gaps}.")
     for base in ("madry", "trades"):
         if "drrdn" in ours and base in ours:
+            label = dict(METHODS)[base]
+            epochs = (status["drrdn"]["done"], status[base]["done"])
+            if epochs[0] != epochs[1]:  # a comparison only at the same budget
+                out.append(f"- DRRDN against {label}: not compared yet, their models have trained different epochs "
+                           f"(DRRDN {epochs[0]}, {label} {epochs[1]}).")
+                continue
             shared = [c for c in columns if c in ours["drrdn"] and c in ours[base]]
             below = [c for c in shared if ours["drrdn"][c] < ours[base][c]]
-            label = dict(METHODS)[base]
             gaps = ", ".join(f"{c} {ours['drrdn'][c] - ours[base][c]:+.2f}" for c in shared)
             out.append(f"- DRRDN against {label} ({source}, points): {gaps}: "
                        + (f"**below {label} in {', '.join(below)}**." if below

@@ -58,11 +58,16 @@ def test_section_from_training_results_then_from_the_paper_protocol(tmp_path):
     assert "against the paper's 100 (decays after 55, 75, 90)" in text
     assert "the eps warm-up over the first 3 epochs" in text and "lambda_mi 0.0 (printed: 0.1)" in text
 
-    # The paper protocol on both current models: Table 1's layout, DRRDN against Madry column by column.
+    # The paper protocol on both current models: Table 1's layout; DRRDN against Madry only at the same epochs.
     _eval(madry, "madry", WHITE, epochs=20)
     _eval(drrdn, "drrdn", {**WHITE, "pgd40": 0.96, "pgd100": 0.93}, epochs=12)
     text = "\n".join(results_section.section([(root, "MNIST")]))
     assert "has not run" not in text and "| DRRDN | 99.00 / 99.56 |" in text
+    assert ("DRRDN against Madry: not compared yet, their models have trained different epochs "
+            "(DRRDN 12, Madry 20).") in text and "below Madry" not in text
+    drrdn = _run(root, "drrdn", done=20)
+    _eval(drrdn, "drrdn", {**WHITE, "pgd40": 0.96, "pgd100": 0.93}, epochs=20)
+    text = "\n".join(results_section.section([(root, "MNIST")]))
     assert ("DRRDN against Madry (the paper's protocol (eval_paper.json), points): natural +0.00, fgsm +0.00, "
             "pgd40 +1.00, pgd100 -1.00, cw40 +0.00, cw100 +0.00: **below Madry in pgd100**.") in text
     assert "Our DRRDN against the paper's DRRDN (the paper's protocol (eval_paper.json), points): natural -0.56" in text
