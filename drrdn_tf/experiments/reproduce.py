@@ -5,10 +5,11 @@
 
 `<runs>` holds one run folder per method, `<runs>/{standard,madry,trades,drrdn}`, each written by
 `python -m drrdn_tf.train` (`savedmodel/` once the run has finished, `model.keras` where it was trained).
-  1. Every method folder with a `savedmodel/` is evaluated (`drrdn_tf.evaluation`, the SavedModel as any user
-     would load it): the `paper` preset, the protocol of the paper's Tables 1/2, with a transfer column from
-     each *other* method's SavedModel, on the first --num_examples test images (default: the whole test
-     split) -> `<method>/eval_paper.json`; the `autoattack` preset on the first --autoattack_examples
+  1. Every method folder with a `savedmodel/` and a finished run is evaluated (`drrdn_tf.evaluation`, the
+     SavedModel as any user would load it; a run resumed to more epochs is skipped with a note until it has
+     finished, for its savedmodel/ is still the earlier model's): the `paper` preset, the protocol of the
+     paper's Tables 1/2, with a transfer column from each *other* method's SavedModel, on the first
+     --num_examples test images (default: the whole test split) -> `<method>/eval_paper.json`; the `autoattack` preset on the first --autoattack_examples
      (default 1,000) -> `<method>/eval_autoattack.json`. Both with the masking checks.
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
      `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
@@ -73,11 +74,37 @@ TINY = Budget(num_examples=32, autoattack_examples=32, autoattack_budget=TINY_AU
               finetune_examples=256, finetune_epochs=1)
 
 
+def unfinished(folder: str) -> Optional[str]:
+    """Why the run folder's saved models are not (yet) the model its history.json ends with, or None. A run
+    writes `savedmodel/` and `model.keras` when it finishes its planned epochs (config.json), so a run being
+    resumed to more epochs, or interrupted, still holds an earlier model's; evaluating it would record the wrong
+    epochs. A folder without config.json or history.json counts as finished."""
+    from drrdn_tf.files import read_json
+    config, history = os.path.join(folder, "config.json"), os.path.join(folder, "history.json")
+    if not (os.path.exists(config) and os.path.exists(history)):
+        return None
+    planned, done = read_json(config)["settings"]["epochs"], len(read_json(history)["epochs"])
+    return None if done >= planned else f"its training has done {done} of {planned} epochs"
+
+
+def _finished_with_savedmodel(folders: Dict[str, str]) -> Dict[str, str]:
+    """The folders of `folders` that have a `savedmodel/` and whose run has finished (a note for the others)."""
+    out = {}
+    for name, folder in folders.items():
+        if os.path.isdir(os.path.join(folder, "savedmodel")):
+            why = unfinished(folder)
+            if why is None:
+                out[name] = folder
+            else:
+                print(f"{folder} skipped: {why} (its savedmodel/ is an earlier model's); rerun once it has "
+                      "finished", flush=True)
+    return out
+
+
 def ablation_folders(runs: str) -> Dict[str, str]:
     """{variant: run folder} for Table 4's variants (`ablation.VARIANTS`) with a `savedmodel/` under
-    `<runs>/ablation/`."""
-    return {v: os.path.join(runs, ablation.FOLDER, v) for v in ablation.VARIANTS
-            if os.path.isdir(os.path.join(runs, ablation.FOLDER, v, "savedmodel"))}
+    `<runs>/ablation/` and a finished run."""
+    return _finished_with_savedmodel({v: os.path.join(runs, ablation.FOLDER, v) for v in ablation.VARIANTS})
 
 
 def analysis_drrdn(runs: str) -> str:
@@ -88,9 +115,9 @@ def analysis_drrdn(runs: str) -> str:
 
 
 def method_folders(runs: str) -> Dict[str, str]:
-    """{method: run folder} for the methods of `METHODS` whose folder under `runs` has a `savedmodel/`, in
-    the paper's row order."""
-    return {m: os.path.join(runs, m) for m, _ in METHODS if os.path.isdir(os.path.join(runs, m, "savedmodel"))}
+    """{method: run folder} for the methods of `METHODS` whose folder under `runs` has a `savedmodel/` and a
+    finished run (`unfinished`), in the paper's row order."""
+    return _finished_with_savedmodel({m: os.path.join(runs, m) for m, _ in METHODS})
 
 
 class Models:
@@ -207,7 +234,10 @@ def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dic
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
-    if analyses and all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values()):
+    waiting = [f"{f} ({unfinished(f)})" for f in pair.values() if unfinished(f)]
+    if analyses and waiting:
+        print(f"Figure 2 and Table 3 skipped: {', '.join(waiting)}; rerun once it has finished", flush=True)
+    elif analyses and all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values()):
         steps += [make_step(runs, "analyses", a, pair) for a in analyses]
     elif analyses:
         print(f"Figure 2 and Table 3 skipped: they need {os.path.join(pair['drrdn'], 'model.keras')} and "
@@ -229,7 +259,7 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
         raise ValueError(f"unknown step(s) {', '.join(unknown) or '(none given)'}: choose among {', '.join(STEPS)}")
     folders = method_folders(runs)
     if not folders:
-        raise ValueError(f"no run folder with a savedmodel/ under {runs}: expected "
+        raise ValueError(f"no finished run folder with a savedmodel/ under {runs}: expected "
                          f"{', '.join(os.path.join(runs, m, 'savedmodel') for m, _ in METHODS)} (written by "
                          "python -m drrdn_tf.train once a run has finished)")
     variants = ablation_folders(runs)

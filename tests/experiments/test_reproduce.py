@@ -158,10 +158,29 @@ def test_steps_and_stale_outputs(reproduced, tmp_path):
     assert _json(tmp_path / "runs" / "figure2.json")["model_epochs"] == {"drrdn": 1, "standard": 1}
 
 
+def test_a_run_being_resumed_is_skipped_until_it_finishes(reproduced, tmp_path):
+    """A run resumed to more epochs (config.json plans more than history.json holds) still has its earlier
+    model's savedmodel/ and model.keras: it is neither evaluated nor analysed, and its outputs are kept."""
+    root, _ = reproduced
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    config = tmp_path / "runs" / "drrdn" / "config.json"
+    record = _json(config)
+    record["settings"]["epochs"] = 3
+    config.write_text(json.dumps(record))
+    before = os.stat(tmp_path / "runs" / "drrdn" / "eval_paper.json").st_mtime_ns
+    out = _reproduce(tmp_path, "--steps=autoattack,figure2")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "runs/drrdn skipped: its training has done 1 of 3 epochs" in out.stdout
+    assert "Figure 2 and Table 3 skipped: runs/drrdn (its training has done 1 of 3 epochs)" in out.stdout
+    assert "[1/2] standard: autoattack: kept" in out.stdout and "[2/2] madry: autoattack: kept" in out.stdout
+    assert "drrdn: autoattack" not in out.stdout and "t-SNE" not in out.stdout
+    assert os.stat(tmp_path / "runs" / "drrdn" / "eval_paper.json").st_mtime_ns == before
+
+
 def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
     root, _ = reproduced
     (tmp_path / "empty" / "madry").mkdir(parents=True)
-    cases = [(["--runs=nope"], "no such folder"), ([f"--runs={tmp_path / 'empty'}"], "no run folder with a savedmodel"),
+    cases = [(["--runs=nope"], "no such folder"), ([f"--runs={tmp_path / 'empty'}"], "no finished run folder with a savedmodel"),
              (["--runs=runs", "--dataset=imagenet"], "unknown dataset"),
              (["--runs=runs", "--steps=tsne"], "unknown step")]
     with ThreadPoolExecutor(2) as pool:
