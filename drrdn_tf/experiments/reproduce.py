@@ -9,8 +9,9 @@
      SavedModel as any user would load it; a run resumed to more epochs is skipped with a note until it has
      finished, for its savedmodel/ is still the earlier model's): the `paper` preset, the protocol of the
      paper's Tables 1/2, with a transfer column from each *other* method's SavedModel, on the first
-     --num_examples test images (default: the whole test split) -> `<method>/eval_paper.json`; the `autoattack` preset on the first --autoattack_examples
-     (default 1,000) -> `<method>/eval_autoattack.json`. Both with the masking checks.
+     --num_examples test images (default: the whole test split) -> `<method>/eval_paper.json`; the
+     `autoattack` preset on the first --autoattack_examples (default 1,000) -> `<method>/eval_autoattack.json`.
+     Both with the masking checks.
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
      `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
   3. With the DRRDN's and `standard/model.keras`: Figure 2 (`figure2.py`) -> `figure2.png` (+ .json) and
@@ -234,7 +235,7 @@ def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dic
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
-    waiting = [f"{f} ({unfinished(f)})" for f in pair.values() if unfinished(f)]
+    waiting = [f"{f} ({why})" for f, why in ((f, unfinished(f)) for f in pair.values()) if why]
     if analyses and waiting:
         print(f"Figure 2 and Table 3 skipped: {', '.join(waiting)}; rerun once it has finished", flush=True)
     elif analyses and all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values()):
