@@ -13,6 +13,7 @@ the README is left as it is.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Dict, List, Optional
@@ -89,15 +90,44 @@ def interim_table(status: Dict[str, dict], dataset: str) -> List[str]:
     return out
 
 
-def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: str) -> List[str]:
-    """Where our numbers differ from the paper's (and DRRDN from the baselines), computed from the JSONs, and
-    the reasons we think explain it, stated with the settings they rest on."""
+def two_standard_errors(a: float, b: float, n: int) -> float:
+    """Two standard errors, in points, of the difference a - b of two accuracies (in %) each measured on the
+    same n test images, taken as independent samples: conservative, since the pairing on the same images only
+    makes the true error smaller. It covers the choice of test images, not the spread over training seeds."""
+    p, q = a / 100, b / 100
+    return 200 * math.sqrt((p * (1 - p) + q * (1 - q)) / n)
+
+
+def versus(label: str, drrdn: Dict[str, float], base: Dict[str, float], columns: List[str], n: int,
+           source: str) -> str:
+    """One line: DRRDN minus the baseline `label` in each column (accuracies in %), each with its two-standard-
+    error band over n images, and the verdict per column: below, above, or within sampling noise (a tie)."""
+    gaps = {c: (drrdn[c] - base[c], two_standard_errors(drrdn[c], base[c], n)) for c in columns}
+    below = [c for c, (d, band) in gaps.items() if d < -band]
+    above = [c for c, (d, band) in gaps.items() if d > band]
+    tied = [c for c in columns if c not in below and c not in above]
+    verdict = ([f"**below {label} in {', '.join(below)}**"] if below else []) + (
+        [f"above {label} beyond sampling noise in {', '.join(above)}"] if above else []) + (
+        [f"within sampling noise of {label} (a tie, not a win) in {', '.join(tied)}"] if tied else [])
+    return (f"- DRRDN against {label} ({source}; points, ± two standard errors over {n:,} images): "
+            + ", ".join(f"{c} {d:+.2f} ±{band:.2f}" for c, (d, band) in gaps.items()) + ": "
+            + "; ".join(verdict) + ".")
+
+
+def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: str,
+                autoattack: Optional[Dict[str, dict]] = None) -> List[str]:
+    """Where our numbers differ from the paper's (and DRRDN from the baselines, under the same evaluation and
+    with its sampling noise), computed from the JSONs, and the reasons we think explain it, stated with the
+    settings they rest on. `autoattack`: the current models' eval_autoattack.json, by method."""
     table = paper_numbers.paper_table(dataset)
+    autoattack = autoattack or {}
     ours = {m: {k: 100 * v for k, v in r["accuracy"].items()} for m, r in paper_evals.items()}
+    sizes = {m: r["num_examples"] for m, r in paper_evals.items()}
     source = "the paper's protocol (eval_paper.json)"
     if not ours:
-        ours = {m: {k: 100 * v for k, v in st["results"]["accuracy"].items()}
-                for m, st in status.items() if st["results"] is not None}
+        finished = {m: st["results"] for m, st in status.items() if st["results"] is not None}
+        ours = {m: {k: 100 * v for k, v in r["accuracy"].items()} for m, r in finished.items()}
+        sizes = {m: r["num_examples"] for m, r in finished.items()}
         source = "each model's own test (results.json)"
     out = []
     columns = [c for c in paper_numbers.WHITE_BOX if any(c in r for r in ours.values())]
@@ -114,11 +144,15 @@ def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: 
                            f"(DRRDN {epochs[0]}, {label} {epochs[1]}).")
                 continue
             shared = [c for c in columns if c in ours["drrdn"] and c in ours[base]]
-            below = [c for c in shared if ours["drrdn"][c] < ours[base][c]]
-            gaps = ", ".join(f"{c} {ours['drrdn'][c] - ours[base][c]:+.2f}" for c in shared)
-            out.append(f"- DRRDN against {label} ({source}, points): {gaps}: "
-                       + (f"**below {label} in {', '.join(below)}**." if below
-                          else f"at least {label}'s in every column."))
+            out.append(versus(label, ours["drrdn"], ours[base], shared, min(sizes["drrdn"], sizes[base]), source))
+            if "drrdn" in autoattack and base in autoattack:
+                aa = {m: {"autoattack": 100 * autoattack[m]["accuracy"]["autoattack"]} for m in ("drrdn", base)}
+                out.append(versus(label, aa["drrdn"], aa[base], ["autoattack"],
+                                  min(autoattack[m]["num_examples"] for m in ("drrdn", base)),
+                                  "the `autoattack` preset (eval_autoattack.json)"))
+    if any(line.startswith("- DRRDN against") and "±" in line for line in out):
+        out.append("- One trained model per method: the bands above cover the choice of test images, not the "
+                   "spread over training seeds, which we have not measured at this budget.")
     drrdn = status.get("drrdn", {}).get("settings")
     if drrdn:
         printed = paper_numbers.PAPER_TRAINING
@@ -172,7 +206,7 @@ def dataset_section(runs: str, heading: str) -> List[str]:
     if os.path.exists(figure):
         out += ["", f"The paper's Figure 2 from our models (t-SNE; `{recorded_path(runs)}/tables.md` says how it "
                 "was made):", "", f"![Figure 2]({recorded_path(figure)})"]
-    diffs = differences(status, paper_evals, dataset)
+    diffs = differences(status, paper_evals, dataset, autoattack)
     if diffs:
         out += ["", "Where we differ from the paper, and why we think so:", ""] + diffs
     return out + [""]

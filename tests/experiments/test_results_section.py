@@ -68,8 +68,13 @@ def test_section_from_training_results_then_from_the_paper_protocol(tmp_path):
     drrdn = _run(root, "drrdn", done=20)
     _eval(drrdn, "drrdn", {**WHITE, "pgd40": 0.96, "pgd100": 0.93}, epochs=20)
     text = "\n".join(results_section.section([(root, "MNIST")]))
-    assert ("DRRDN against Madry (the paper's protocol (eval_paper.json), points): natural +0.00, fgsm +0.00, "
-            "pgd40 +1.00, pgd100 -1.00, cw40 +0.00, cw100 +0.00: **below Madry in pgd100**.") in text
+    # Each gap with its two-standard-error band over 10,000 images: pgd100 -1.00 lies outside its ±0.70,
+    # pgd40 +1.00 outside its ±0.59, the equal columns inside theirs.
+    assert ("DRRDN against Madry (the paper's protocol (eval_paper.json); points, ± two standard errors over 10,000 "
+            "images): natural +0.00 ±0.28, fgsm +0.00 ±0.48, pgd40 +1.00 ±0.59, pgd100 -1.00 ±0.70, cw40 +0.00 "
+            "±0.62, cw100 +0.00 ±0.67: **below Madry in pgd100**; above Madry beyond sampling noise in pgd40; "
+            "within sampling noise of Madry (a tie, not a win) in natural, fgsm, cw40, cw100.") in text
+    assert "not the spread over training seeds" in text
     assert "Our DRRDN against the paper's DRRDN (the paper's protocol (eval_paper.json), points): natural -0.56" in text
     # An evaluation of an earlier model is not shown as the current one.
     _eval(drrdn, "drrdn", WHITE, epochs=10)
@@ -96,3 +101,28 @@ def test_readme_rewritten_between_its_markers_only(tmp_path):
 def test_command_bad_input_is_one_line(tmp_path):
     out = run_cli("drrdn_tf.experiments.results_section", f"--readme={tmp_path / 'nope.md'}")
     assert out.returncode == 2 and out.stderr.strip().startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_gap_inside_sampling_noise_is_a_tie_and_autoattack_is_compared_too(tmp_path):
+    root = str(tmp_path / "mnist")
+    drrdn = _run(root, "drrdn", done=20, results_epochs=20, pgd=0.9656)
+    madry = _run(root, "madry", done=20, results_epochs=20, pgd=0.9654)
+    for folder, method, aa in ((drrdn, "drrdn", 0.917), (madry, "madry", 0.88)):
+        _write(os.path.join(folder, "eval_autoattack.json"),
+               {"num_examples": 1000, "eps": 0.3, "seed": 0, "model_epochs": {method: 20},
+                "accuracy": {"natural": 0.99, "autoattack": aa},
+                "columns": [{"key": "natural", "label": "Natural"}, {"key": "autoattack", "label": "AutoAttack"}],
+                "attacks": {"apgd_ce": {"steps": 100}, "apgd_t": {"steps": 100, "n_target_classes": 9},
+                            "square": {"n_queries": 5000}}})
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    # +0.02 points against a band of ±0.52 over 10,000 images: a tie, never "at least Madry's".
+    assert ("natural +0.00 ±0.28, pgd40 +0.02 ±0.52: within sampling noise of Madry (a tie, not a win) in natural, "
+            "pgd40.") in text and "at least" not in text
+    # 91.7 against 88.0 on 1,000 images: 3.7 points against a band of ±2.70.
+    assert ("DRRDN against Madry (the `autoattack` preset (eval_autoattack.json); points, ± two standard errors over "
+            "1,000 images): autoattack +3.70 ±2.70: above Madry beyond sampling noise in autoattack.") in text
+
+
+def test_two_standard_errors():
+    assert results_section.two_standard_errors(50.0, 50.0, 10000) == pytest.approx(200 * (0.5 / 10000) ** 0.5)
+    assert results_section.two_standard_errors(100.0, 0.0, 10) == 0.0
