@@ -10,6 +10,9 @@ results dict that `python -m drrdn_tf.evaluate` writes to JSON:
               cumulative (after APGD-CE, after APGD-T, after Square = the final "autoattack" number).
   quick       natural, FGSM (step eps) and PGD-10 (step eps/4): a cheap smoke test.
 
+`add_transfer(results, model_fn, images, labels, surrogates)` adds transfer columns to an earlier results dict
+(a surrogate trained after the model was evaluated) without rerunning its other columns.
+
 Conventions. An example counts as robust to an attack only if the model classifies it correctly both at x
 and at the attack's x' (the eps-ball contains x): so robust accuracy never exceeds natural accuracy, and only
 naturally correct examples are attacked. Every x' is checked to lie in the eps-ball and in [0, 1] (a
@@ -29,20 +32,20 @@ each with a tolerance (default 2 percentage points, on the same examples). Viola
 
 Layout: `settings` (presets, the data sets' attack settings, budgets), `models` (SavedModel loading, checked
 against a data set; surrogates' column names; provenance), `runner` (`Runner`: batched, padded, seeded attack
-runs with eps-ball checks), `protocol` (`evaluate`), `masking` (`masking_report`, one function per check),
+runs with eps-ball checks), `protocol` (`evaluate`, `add_transfer`), `masking` (`masking_report`, one function per check),
 `report` (`format_table`).
 """
 
 from drrdn_tf.evaluation.masking import masking_report, warnings_of
 from drrdn_tf.evaluation.models import (check_input_shape, load_checked, load_surrogates, model_name, provenance,
                                         savedmodel_fn)
-from drrdn_tf.evaluation.protocol import Column, evaluate, paper_columns, quick_columns
+from drrdn_tf.evaluation.protocol import Column, add_transfer, evaluate, paper_columns, quick_columns
 from drrdn_tf.evaluation.report import format_masking, format_table
 from drrdn_tf.evaluation.runner import Runner, accuracy
 from drrdn_tf.evaluation.settings import (AUTOATTACK_BUDGET, MASKING_SETTINGS, PRESETS, TINY_AUTOATTACK_BUDGET,
                                           settings_for, transfer_settings)
 
-__all__ = ["evaluate", "masking_report", "format_table", "Runner", "savedmodel_fn", "check_input_shape",
+__all__ = ["evaluate", "add_transfer", "masking_report", "format_table", "Runner", "savedmodel_fn", "check_input_shape",
            "settings_for", "PRESETS", "model_name",
            # the other module-level names of the former evaluation.py, and the split's new helpers
            "Column", "paper_columns", "quick_columns", "transfer_settings", "MASKING_SETTINGS", "AUTOATTACK_BUDGET",

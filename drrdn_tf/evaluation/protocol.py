@@ -17,7 +17,7 @@ import numpy as np
 
 from drrdn_tf import attacks
 from drrdn_tf.datasets import AttackSettings
-from drrdn_tf.evaluation.masking import masking_report
+from drrdn_tf.evaluation.masking import check_whitebox_not_weaker_than_transfer, masking_report, warnings_of
 from drrdn_tf.evaluation.runner import Runner, accuracy
 from drrdn_tf.evaluation.settings import PRESETS, autoattack_budget_with, settings_for, transfer_settings
 
@@ -226,3 +226,51 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
     record.seconds["total"] = round(time.time() - t_start, 2)
     return results
 
+
+
+def add_transfer(results: dict, model_fn: Callable, images: np.ndarray, labels: np.ndarray,
+                 surrogates: Dict[str, Callable], batch_size: int = 256, progress: bool = True,
+                 log: Callable[[str], None] = print) -> dict:
+    """Adds a transfer column per surrogate to `results` (what `evaluate` returned for `model_fn` on these
+    `images` float32 [N, H, W, C] in [0, 1] and `labels` int [N]) without rerunning its other columns: for a
+    surrogate model that did not exist when the model was evaluated. The new columns are what `evaluate` would
+    have computed (same preset, eps and seed; only naturally correct examples attacked), and the masking
+    report's whitebox_not_weaker_than_transfer check gains an entry per new column. Returns a new dict.
+
+    Raises ValueError if the examples are not the evaluated ones (count or natural accuracy differ) or a
+    surrogate's column is already there.
+    """
+    labels = np.asarray(labels, np.int32)
+    if len(labels) != results["num_examples"]:
+        raise ValueError(f"the results were computed on {results['num_examples']} examples, not the {len(labels)} "
+                         "given: pass the same images and labels")
+    taken = [k for k in (f"transfer_{name}" for name in surrogates) if k in results["accuracy"]]
+    if taken:
+        raise ValueError(f"the results already have the column(s) {', '.join(taken)}")
+    s = settings_for(results["dataset"])
+    t_start = time.time()
+    runner = Runner(model_fn, np.asarray(images, np.float32), labels, batch_size, seed=results["seed"],
+                    progress=progress, log=log)
+    record = Record()
+    natural = run_natural(runner, record)
+    if abs(accuracy(natural) - results["accuracy"]["natural"]) > 1e-6:
+        raise ValueError(f"natural accuracy {accuracy(natural):.4f} here against {results['accuracy']['natural']:.4f} "
+                         "in the results: not the model or the examples that were evaluated")
+    cols = transfer_columns(surrogates, results["preset"], s, results["eps"], results["seed"])
+    run_independent(runner, record, cols, np.flatnonzero(natural), results["eps"])
+    new = [k for k in record.order if k != "natural"]
+    out = {**results, "accuracy": {**results["accuracy"], **{k: accuracy(record.correct[k]) for k in new}},
+           "attacks": {**results["attacks"], **{k: record.configs[k] for k in new}},
+           "columns": results["columns"] + [{"key": k, "label": record.labels[k]} for k in new],
+           "seconds": {**results.get("seconds", {}), **{k: record.seconds[k] for k in new},
+                       "added_transfer": round(time.time() - t_start, 2)}}
+    if "masking" in results:
+        m = results["masking"]
+        checks = m["checks"] + check_whitebox_not_weaker_than_transfer(
+            out["accuracy"], {k: c for k, c in out["attacks"].items() if c.get("kind") != "transfer" or k in new},
+            m["tolerance"])
+        out["masking"] = {**m, "checks": checks, "warnings": warnings_of(checks)}
+    if "per_example" in results:
+        out["per_example"] = {**results["per_example"], "correct": {
+            **results["per_example"]["correct"], **{k: record.correct[k].astype(int).tolist() for k in new}}}
+    return out

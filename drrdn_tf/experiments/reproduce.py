@@ -21,6 +21,8 @@
      from the JSONs.
 Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
 interruption continues with the first missing one; a rerun with everything in place only rewrites tables.md.
+A kept paper-preset JSON that lacks the transfer column of a model finished since gets that column added
+(`evaluation.add_transfer`), not the whole preset rerun.
 An output whose models have trained further since it was computed (each output records the epochs of every
 model it used, read from the run folders' history.json) is stale and recomputed. `--steps` runs some steps only
 (e.g. `--steps=autoattack`: the AutoAttack-grade column of every model, without the paper preset's long run).
@@ -170,6 +172,30 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
     return results
 
 
+def add_transfer_columns(models: Models, method: str, sources: List[str], raw, output: str,
+                         batch_size: int = 256) -> dict:
+    """Adds to the paper-preset JSON `output` of `method` a transfer column from each method of `sources`
+    (`evaluation.add_transfer`: the other columns are kept, not rerun), on the test images it was computed on;
+    records the new surrogates' paths and epochs."""
+    import numpy as np
+
+    from drrdn_tf import data, evaluation
+    from drrdn_tf.files import read_json, recorded_path, write_json
+    results = read_json(output)
+    n = results["num_examples"]
+    surrogates = {evaluation.model_name(models.path(m)): models.fn(m) for m in sources}
+    results = evaluation.add_transfer(results, models.fn(method), data.to_float(raw.test.images[:n]),
+                                      raw.test.labels[:n].astype(np.int32), surrogates, batch_size=batch_size,
+                                      log=lambda m: print(m, flush=True))
+    results["surrogates"] = {**results.get("surrogates", {}),
+                             **{evaluation.model_name(models.path(m)): recorded_path(models.path(m)) for m in sources}}
+    results["surrogate_epochs"] = {**results.get("surrogate_epochs", {}),
+                                   **{m: trained_epochs(models.folders[m]) for m in sources}}
+    write_json(output, results)
+    print(evaluation.format_table(results), flush=True)
+    return results
+
+
 def trained_epochs(folder: str) -> Optional[int]:
     """How many epochs the run folder's model has trained (its history.json), None without a history."""
     from drrdn_tf.files import read_json
@@ -267,8 +293,12 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
     pair = {"drrdn": analysis_drrdn(runs), "standard": os.path.join(runs, "standard")}
     steps = plan(runs, folders, variants, pair, steps_to_run)
     todo = [step for step in steps if not step.is_done()]
+    # A kept paper-preset JSON gets the transfer columns of models that were not there when it was computed.
+    extend = {step.output: stale_transfer(step.output, [m for m in folders if m != step.who])
+              for step in steps if step.what == "paper" and step not in todo}
+    extend = {output: missing for output, missing in extend.items() if missing}
     models, variant_models, raw = Models(folders, dataset), Models(variants, dataset), None
-    if todo:
+    if todo or extend:
         raw = data.load_raw(dataset, data_dir, download=False)
         for step in todo:  # every model checked against the data set before the first long step
             if step.who != "analyses":
@@ -278,12 +308,13 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
     for i, step in enumerate(steps, 1):
         out = step.output
         head = f"[{i}/{len(steps)}] {step.who}: {'paper preset' if step.what == 'paper' else step.what}"
+        if out in extend:
+            print(f"{head}: adding the transfer column(s) from {', '.join(extend[out])} to {recorded_path(out)}",
+                  flush=True)
+            add_transfer_columns(models, step.who, extend[out], raw, out, batch_size)
+            continue
         if step not in todo:
             print(f"{head}: kept {recorded_path(out)}", flush=True)
-            missing = stale_transfer(out, [m for m in folders if m != step.who]) if step.what == "paper" else []
-            if missing:
-                print(f"    note: it has no transfer column from {', '.join(missing)} (evaluated before that "
-                      "model existed); delete it and rerun to add it", flush=True)
             continue
         n = min(sizes[step.what] or len(raw.test.labels), len(raw.test.labels))
         redo = " (stale: its model(s) trained further since)" if os.path.exists(out) else ""

@@ -95,7 +95,7 @@ def white_box_table(results: Dict[str, dict], dataset: str) -> List[str]:
              for missing in [[o for o in results if o != m and f"transfer_{o}" not in r["accuracy"]]] if missing]
     if stale:
         out += ["", "No transfer column yet for " + "; ".join(stale) + ": those JSONs were computed before the "
-                "surrogate's model existed (delete them and rerun to add it)."]
+                "surrogate's model existed (rerun `python -m drrdn_tf.experiments.reproduce` to add the column)."]
     if not paper:
         out += ["", f"The paper has no {dataset} table: ours only."]
     return out

@@ -91,3 +91,24 @@ def test_autoattack_preset_default_budget_is_autoattacks(model, test_slice):
     assert (a["square"]["n_queries"], a["square"]["p_init"]) == (5000, 0.8)
     assert r["accuracy"]["autoattack"] <= 0.05
     assert "per_example" not in r
+
+
+def test_add_transfer_matches_an_evaluation_that_had_the_surrogate(model, surrogate, test_slice):
+    x, y = test_slice
+    fn, s = keras_fn(model), keras_fn(surrogate)
+    kw = dict(preset="quick", batch_size=32, masking_examples=16, progress=False, log=lambda m: None)
+    full = evaluation.evaluate(fn, x, y, "mnist", surrogates={"s": s}, **kw)
+    added = evaluation.add_transfer(evaluation.evaluate(fn, x, y, "mnist", **kw), fn, x, y, {"s": s},
+                                    batch_size=32, progress=False, log=lambda m: None)
+    assert [c["key"] for c in added["columns"]] == [c["key"] for c in full["columns"]]
+    assert added["accuracy"] == full["accuracy"] and added["attacks"] == full["attacks"]
+    assert added["per_example"] == full["per_example"]
+    by_name = lambda r: {c["name"]: c for c in r["masking"]["checks"]}
+    assert by_name(added) == by_name(full) and "whitebox_not_weaker_than_transfer:transfer_s" in by_name(added)
+    assert added["masking"]["warnings"] == evaluation.warnings_of(added["masking"]["checks"])
+    with pytest.raises(ValueError, match="already have the column"):
+        evaluation.add_transfer(added, fn, x, y, {"s": s}, progress=False)
+    with pytest.raises(ValueError, match="not the 32 given"):
+        evaluation.add_transfer(full, fn, x[:32], y[:32], {"t": s}, progress=False)
+    with pytest.raises(ValueError, match="not the model or the examples"):
+        evaluation.add_transfer(full, s, x, y, {"t": fn}, progress=False)

@@ -158,6 +158,36 @@ def test_steps_and_stale_outputs(reproduced, tmp_path):
     assert _json(tmp_path / "runs" / "figure2.json")["model_epochs"] == {"drrdn": 1, "standard": 1}
 
 
+def test_a_model_finished_later_becomes_a_transfer_column_of_the_kept_evaluations(reproduced, tmp_path):
+    """A fourth method folder (TRADES here: a copy of Madry's run) appears after the others were evaluated:
+    their paper-preset JSONs get its transfer column, the columns they had are kept as they were."""
+    root, _ = reproduced
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    trades = tmp_path / "runs" / "trades"
+    shutil.copytree(tmp_path / "runs" / "madry", trades)
+    for name in ("eval_paper.json", "eval_autoattack.json"):
+        (trades / name).unlink()
+    before = {m: _json(tmp_path / "runs" / m / "eval_paper.json") for m in TRAINED}
+    out = _reproduce(tmp_path, "--steps=paper")
+    assert out.returncode == 0, out.stderr[-2000:]
+    for i, method in enumerate(("standard", "madry", "drrdn")):
+        assert (f"{method}: paper preset: adding the transfer column(s) from trades to "
+                f"runs/{method}/eval_paper.json") in out.stdout
+        after, old = _json(tmp_path / "runs" / method / "eval_paper.json"), before[method]
+        assert {k: v for k, v in after["accuracy"].items() if k != "transfer_trades"} == old["accuracy"]
+        assert 0.0 <= after["accuracy"]["transfer_trades"] <= after["accuracy"]["natural"]
+        assert after["surrogates"]["trades"] == os.path.join("runs", "trades", "savedmodel")
+        assert after["surrogate_epochs"] == {"trades": 1} and after["model_epochs"] == old["model_epochs"]
+        assert "whitebox_not_weaker_than_transfer:transfer_trades" in [c["name"] for c in after["masking"]["checks"]]
+    # A copy of Madry's model: examples crafted on it fool Madry as they fool itself.
+    assert (_json(tmp_path / "runs" / "madry" / "eval_paper.json")["accuracy"]["transfer_trades"]
+            == _json(trades / "eval_paper.json")["accuracy"]["transfer_madry"])
+    assert "trades: paper preset on 32 images" in out.stdout
+    assert "No transfer column yet" not in (tmp_path / "runs" / "tables.md").read_text()
+    out = _reproduce(tmp_path, "--steps=paper")
+    assert out.stdout.count(": kept runs/") == 4 and "adding" not in out.stdout
+
+
 def test_a_run_being_resumed_is_skipped_until_it_finishes(reproduced, tmp_path):
     """A run resumed to more epochs (config.json plans more than history.json holds) still has its earlier
     model's savedmodel/ and model.keras: it is neither evaluated nor analysed, and its outputs are kept."""
