@@ -25,7 +25,8 @@ A kept paper-preset JSON that lacks the transfer column of a model finished sinc
 (`evaluation.add_transfer`), not the whole preset rerun.
 An output whose models have trained further since it was computed (each output records the epochs of every
 model it used, read from the run folders' history.json) is stale and recomputed. `--steps` runs some steps only
-(e.g. `--steps=autoattack`: the AutoAttack-grade column of every model, without the paper preset's long run).
+(e.g. `--steps=autoattack`: the AutoAttack-grade column of every model, without the paper preset's long run);
+`--methods` evaluates some models only (e.g. `--methods=drrdn,madry`; the others still give transfer columns).
 JSONs record paths relative to the working directory (run from the repository root). Bad input (no such
 folder, no method folder with a savedmodel, an unknown data set, a model that does not fit it) is one line on
 stderr and exit status 2.
@@ -275,10 +276,12 @@ def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dic
 
 def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: Budget = FULL,
               per_example: bool = False, seed: int = 0, batch_size: int = 256,
-              steps_to_run=STEPS) -> List[str]:
+              steps_to_run=STEPS, methods: Optional[List[str]] = None) -> List[str]:
     """Runs every missing or stale step among `steps_to_run` (names of STEPS) for the run folders under `runs`
-    (see the module doc), then writes `<runs>/tables.md`; returns its lines. Raises ValueError for bad input
-    (no method folder with a savedmodel, no data, a model that does not fit the data set)."""
+    (see the module doc), then writes `<runs>/tables.md`; returns its lines. `methods` (default: all) limits
+    the presets to those methods' models (every finished model still serves as a transfer surrogate). Raises
+    ValueError for bad input (no method folder with a savedmodel, an unknown method, no data, a model that does
+    not fit the data set)."""
     from drrdn_tf import data
     from drrdn_tf.files import read_json, recorded_path, write_json, write_text
     unknown = sorted(set(steps_to_run) - set(STEPS))
@@ -291,7 +294,12 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
                          "python -m drrdn_tf.train once a run has finished)")
     variants = ablation_folders(runs)
     pair = {"drrdn": analysis_drrdn(runs), "standard": os.path.join(runs, "standard")}
-    steps = plan(runs, folders, variants, pair, steps_to_run)
+    known = [m for m, _ in METHODS]
+    if methods is not None and (not methods or set(methods) - set(known)):
+        raise ValueError(f"unknown method(s) {', '.join(sorted(set(methods) - set(known))) or '(none given)'}: "
+                         f"choose among {', '.join(known)}")
+    steps = [step for step in plan(runs, folders, variants, pair, steps_to_run)
+             if methods is None or step.who not in folders or step.who in methods]
     todo = [step for step in steps if not step.is_done()]
     # A kept paper-preset JSON gets the transfer columns of models that were not there when it was computed.
     extend = {step.output: stale_transfer(step.output, [m for m in folders if m != step.who])
@@ -372,6 +380,8 @@ def define_flags() -> None:
     flags.DEFINE_boolean("per_example", False, "store per-example correctness in the JSONs (large)")
     flags.DEFINE_boolean("tiny", False, "32 images, token attack budgets: checks the code paths in seconds")
     flags.DEFINE_list("steps", list(STEPS), f"run only these steps (of {', '.join(STEPS)}); tables.md shows all")
+    flags.DEFINE_list("methods", None, "evaluate only these methods' models (default: every finished one; the "
+                      "others still give transfer columns)")
 
 
 def main(argv) -> None:
@@ -398,7 +408,7 @@ def main(argv) -> None:
     budget = dataclasses.replace(TINY if FLAGS.tiny else FULL, **sizes)
     try:
         reproduce(FLAGS.runs, FLAGS.dataset, FLAGS.data_dir, budget, FLAGS.per_example, FLAGS.seed,
-                  FLAGS.batch_size, FLAGS.steps)
+                  FLAGS.batch_size, FLAGS.steps, FLAGS.methods)
     except (ValueError, OSError) as e:
         fail(str(e))
     except KeyboardInterrupt:

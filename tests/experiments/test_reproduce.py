@@ -168,11 +168,17 @@ def test_a_model_finished_later_becomes_a_transfer_column_of_the_kept_evaluation
     for name in ("eval_paper.json", "eval_autoattack.json"):
         (trades / name).unlink()
     before = {m: _json(tmp_path / "runs" / m / "eval_paper.json") for m in TRAINED}
+    # --methods: only Madry's JSON is touched.
+    out = _reproduce(tmp_path, "--steps=paper", "--methods=madry")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "[1/1] madry: paper preset: adding the transfer column(s) from trades" in out.stdout
+    assert _json(tmp_path / "runs" / "drrdn" / "eval_paper.json") == before["drrdn"]
     out = _reproduce(tmp_path, "--steps=paper")
     assert out.returncode == 0, out.stderr[-2000:]
-    for i, method in enumerate(("standard", "madry", "drrdn")):
+    for method in ("standard", "drrdn"):
         assert (f"{method}: paper preset: adding the transfer column(s) from trades to "
                 f"runs/{method}/eval_paper.json") in out.stdout
+    for method in TRAINED:
         after, old = _json(tmp_path / "runs" / method / "eval_paper.json"), before[method]
         assert {k: v for k, v in after["accuracy"].items() if k != "transfer_trades"} == old["accuracy"]
         assert 0.0 <= after["accuracy"]["transfer_trades"] <= after["accuracy"]["natural"]
@@ -186,6 +192,7 @@ def test_a_model_finished_later_becomes_a_transfer_column_of_the_kept_evaluation
     assert "No transfer column yet" not in (tmp_path / "runs" / "tables.md").read_text()
     out = _reproduce(tmp_path, "--steps=paper")
     assert out.stdout.count(": kept runs/") == 4 and "adding" not in out.stdout
+    assert "madry: paper preset: kept" in out.stdout
 
 
 def test_a_run_being_resumed_is_skipped_until_it_finishes(reproduced, tmp_path):
@@ -212,7 +219,7 @@ def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
     (tmp_path / "empty" / "madry").mkdir(parents=True)
     cases = [(["--runs=nope"], "no such folder"), ([f"--runs={tmp_path / 'empty'}"], "no finished run folder with a savedmodel"),
              (["--runs=runs", "--dataset=imagenet"], "unknown dataset"),
-             (["--runs=runs", "--steps=tsne"], "unknown step")]
+             (["--runs=runs", "--steps=tsne"], "unknown step"), (["--runs=runs", "--methods=pgd"], "unknown method")]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda c: run_cli("drrdn_tf.experiments.reproduce", *c[0], cwd=str(root), env=ENV),
                                 cases))
