@@ -21,6 +21,7 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.experiments import sampling
 from drrdn_tf.experiments.reproduce_tables import of_current_models, read_if_exists
 from drrdn_tf.experiments.stability_report import train_command
 from drrdn_tf.experiments.steadiness import STEADY_POINTS, steadiness
@@ -146,15 +147,24 @@ def verdict(rows: List[dict]) -> List[str]:
             lines.append(f"- At epoch {n} (the last both have finished), DRRDN's validation PGD accuracy is "
                          f"{gap:+.1f} points against Madry's (1,000 held-out images, fixed attack seed).")
         if "test_pgd" in d and "test_pgd" in m and d["test_attack"] == m["test_attack"]:
-            lines.append(f"- Test ({d['test_examples']} images, {d['test_attack']}): DRRDN "
-                         f"{d['test_pgd'] - m['test_pgd']:+.1f} points under attack and "
-                         f"{d['test_natural'] - m['test_natural']:+.1f} natural against Madry "
-                         f"(DRRDN after {d['epochs']} epochs, Madry after {m['epochs']}).")
+            n_test = d["test_examples"]
+            lines.append(f"- Test ({n_test:,} images, {d['test_attack']}): DRRDN "
+                         f"{sampling.gap_words(d['test_pgd'], m['test_pgd'], n_test)} points under attack and "
+                         f"{sampling.gap_words(d['test_natural'], m['test_natural'], n_test)} natural against "
+                         f"Madry (± two standard errors of the images; DRRDN after {d['epochs']} epochs, Madry "
+                         f"after {m['epochs']}): {_tie_words(d['test_pgd'], m['test_pgd'], n_test)} under attack.")
         if "autoattack" in d and "autoattack" in m and d["autoattack_examples"] == m["autoattack_examples"]:
-            lines.append(f"- AutoAttack-grade (the `autoattack` preset, the first {d['autoattack_examples']:,} test "
-                         f"images): DRRDN {d['autoattack']:.1f}%, Madry {m['autoattack']:.1f}% "
-                         f"({d['autoattack'] - m['autoattack']:+.1f} points).")
+            n_aa = d["autoattack_examples"]
+            lines.append(f"- AutoAttack-grade (the `autoattack` preset, the first {n_aa:,} test images): DRRDN "
+                         f"{d['autoattack']:.1f}%, Madry {m['autoattack']:.1f}% "
+                         f"({sampling.gap_words(d['autoattack'], m['autoattack'], n_aa)} points): "
+                         f"{_tie_words(d['autoattack'], m['autoattack'], n_aa)}.")
     return lines
+
+
+def _tie_words(drrdn: float, madry: float, n: int) -> str:
+    return {"below": "**below Madry** beyond sampling noise", "above": "above Madry beyond sampling noise",
+            "tie": "within sampling noise of Madry (a tie)"}[sampling.verdict(drrdn, madry, n)]
 
 
 def budget_sentence(s: dict) -> str:

@@ -13,7 +13,6 @@ the README is left as it is.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from typing import Dict, List, Optional
@@ -22,7 +21,7 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
-from drrdn_tf.experiments import paper_numbers
+from drrdn_tf.experiments import paper_numbers, sampling
 from drrdn_tf.experiments.paper_scale import budget_sentence, current_results
 from drrdn_tf.experiments.reproduce_tables import (METHODS, autoattack_table, of_current_models, read_if_exists,
                                                 white_box_table)
@@ -90,27 +89,17 @@ def interim_table(status: Dict[str, dict], dataset: str) -> List[str]:
     return out
 
 
-def two_standard_errors(a: float, b: float, n: int) -> float:
-    """Two standard errors, in points, of the difference a - b of two accuracies (in %) each measured on the
-    same n test images, taken as independent samples: conservative, since the pairing on the same images only
-    makes the true error smaller. It covers the choice of test images, not the spread over training seeds."""
-    p, q = a / 100, b / 100
-    return 200 * math.sqrt((p * (1 - p) + q * (1 - q)) / n)
-
-
 def versus(label: str, drrdn: Dict[str, float], base: Dict[str, float], columns: List[str], n: int,
            source: str) -> str:
     """One line: DRRDN minus the baseline `label` in each column (accuracies in %), each with its two-standard-
     error band over n images, and the verdict per column: below, above, or within sampling noise (a tie)."""
-    gaps = {c: (drrdn[c] - base[c], two_standard_errors(drrdn[c], base[c], n)) for c in columns}
-    below = [c for c, (d, band) in gaps.items() if d < -band]
-    above = [c for c, (d, band) in gaps.items() if d > band]
-    tied = [c for c in columns if c not in below and c not in above]
+    where = {c: sampling.verdict(drrdn[c], base[c], n) for c in columns}
+    below, above, tied = ([c for c in columns if where[c] == w] for w in ("below", "above", "tie"))
     verdict = ([f"**below {label} in {', '.join(below)}**"] if below else []) + (
         [f"above {label} beyond sampling noise in {', '.join(above)}"] if above else []) + (
         [f"within sampling noise of {label} (a tie, not a win) in {', '.join(tied)}"] if tied else [])
     return (f"- DRRDN against {label} ({source}; points, ± two standard errors over {n:,} images): "
-            + ", ".join(f"{c} {d:+.2f} ±{band:.2f}" for c, (d, band) in gaps.items()) + ": "
+            + ", ".join(f"{c} {sampling.gap_words(drrdn[c], base[c], n)}" for c in columns) + ": "
             + "; ".join(verdict) + ".")
 
 

@@ -61,7 +61,7 @@ def test_autoattack_column_of_the_current_models_only(tmp_path):
     drrdn, madry = paper_scale.write_report(root)
     assert drrdn["autoattack"] == 91.0 and madry["autoattack"] == 88.5
     readme = open(os.path.join(root, "README.md")).read()
-    assert "DRRDN 91.0%, Madry 88.5% (+2.5 points)" in readme and "| 91.0 | 102 |" in readme
+    assert "DRRDN 91.0%, Madry 88.5% (+2.50 ±2.71 points): within sampling noise of Madry (a tie)." in readme and "| 91.0 | 102 |" in readme
     _autoattack_json(os.path.join(root, "madry"), 0.885, epochs=3)     # computed before the last epoch: stale
     drrdn, madry = paper_scale.write_report(root)
     assert "autoattack" not in madry and "Madry 88.5%" not in open(os.path.join(root, "README.md")).read()
@@ -81,3 +81,16 @@ def test_bad_runs_folder_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "not a folder" in r.stderr
     r = run_cli("drrdn_tf.experiments.paper_scale", f"--runs={tmp_path}")
     assert r.returncode == 2 and "no run folder" in r.stderr
+
+
+def test_verdict_gives_test_gaps_with_their_sampling_noise():
+    row = dict(epochs=20, epochs_planned=20, max_drop=0.4, last_minus_best=0.0, steady=True,
+               val_pgd_by_epoch=[97.0] * 20, test_attack="PGD-40 step 0.01", test_examples=10000,
+               autoattack_examples=1000)
+    rows = [{**row, "method": "drrdn", "test_pgd": 96.56, "test_natural": 99.38, "autoattack": 91.7},
+            {**row, "method": "madry", "test_pgd": 96.54, "test_natural": 99.29, "autoattack": 95.0}]
+    text = "\n".join(paper_scale.verdict(rows))
+    assert ("DRRDN +0.02 ±0.52 points under attack and +0.09 ±0.23 natural against Madry (± two standard errors "
+            "of the images; DRRDN after 20 epochs, Madry after 20): within sampling noise of Madry (a tie) under "
+            "attack.") in text
+    assert "DRRDN 91.7%, Madry 95.0% (-3.30 ±2.22 points): **below Madry** beyond sampling noise." in text

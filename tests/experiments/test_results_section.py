@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from drrdn_tf import config
-from drrdn_tf.experiments import results_section
+from drrdn_tf.experiments import results_section, sampling
 
 WHITE = {"natural": 0.99, "fgsm": 0.97, "pgd40": 0.95, "pgd100": 0.94, "cw40": 0.95, "cw100": 0.94}
 
@@ -124,5 +124,5 @@ def test_a_gap_inside_sampling_noise_is_a_tie_and_autoattack_is_compared_too(tmp
 
 
 def test_two_standard_errors():
-    assert results_section.two_standard_errors(50.0, 50.0, 10000) == pytest.approx(200 * (0.5 / 10000) ** 0.5)
-    assert results_section.two_standard_errors(100.0, 0.0, 10) == 0.0
+    assert sampling.two_standard_errors(50.0, 50.0, 10000) == pytest.approx(200 * (0.5 / 10000) ** 0.5)
+    assert sampling.two_standard_errors(100.0, 0.0, 10) == 0.0
