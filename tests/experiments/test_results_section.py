@@ -126,3 +126,28 @@ def test_a_gap_inside_sampling_noise_is_a_tie_and_autoattack_is_compared_too(tmp
 def test_two_standard_errors():
     assert sampling.two_standard_errors(50.0, 50.0, 10000) == pytest.approx(200 * (0.5 / 10000) ** 0.5)
     assert sampling.two_standard_errors(100.0, 0.0, 10) == 0.0
+
+
+def test_our_madry_level_with_the_papers_says_the_budget_does_not_explain_drrdns_gap(tmp_path):
+    from drrdn_tf.experiments import paper_numbers
+    root = str(tmp_path / "mnist")
+    paper = paper_numbers.TABLE1_MNIST
+    for method, shift in (("madry", -0.2), ("drrdn", -1.5)):
+        folder = _run(root, method, done=20)
+        _eval(folder, method, {c: (paper[method][c] + shift) / 100 for c in paper_numbers.WHITE_BOX}, epochs=20)
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    assert "Our Madry against the paper's Madry (the paper's protocol (eval_paper.json), points): natural -0.20" in text
+    assert ("our Madry, trained on the same budget, is within 0.20 points of the paper's Madry in every white-box "
+            "column, while our DRRDN is up to 1.50 points from the paper's DRRDN: the budget does not explain "
+            "DRRDN's gap alone") in text
+
+
+def test_masking_warnings_of_the_shown_evaluations_are_in_the_section():
+    ok = {"masking": {"warnings": []}}
+    warned = {"masking": {"warnings": ["gradient_free_not_stronger: Square fooled 3.0%"]}}
+    lines = results_section.masking_summary({"paper preset": {"madry": warned, "drrdn": ok},
+                                             "autoattack preset": {"drrdn": ok, "standard": {}}})
+    assert lines[1].startswith("Gradient-masking checks (`tables.md` lists them): 2 of 3 evaluations pass every "
+                               "check. Warnings: Madry (paper preset): gradient_free_not_stronger: Square fooled 3.0%.")
+    assert results_section.masking_summary({"paper preset": {"drrdn": ok}})[1].endswith("1 of 1 evaluations pass every check.")
+    assert results_section.masking_summary({"paper preset": {}}) == []
