@@ -227,7 +227,6 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
     return results
 
 
-
 def add_transfer(results: dict, model_fn: Callable, images: np.ndarray, labels: np.ndarray,
                  surrogates: Dict[str, Callable], batch_size: int = 256, progress: bool = True,
                  log: Callable[[str], None] = print) -> dict:

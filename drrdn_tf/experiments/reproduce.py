@@ -184,12 +184,13 @@ def add_transfer_columns(models: Models, method: str, sources: List[str], raw, o
     from drrdn_tf.files import read_json, recorded_path, write_json
     results = read_json(output)
     n = results["num_examples"]
-    surrogates = {evaluation.model_name(models.path(m)): models.fn(m) for m in sources}
+    names = {m: evaluation.model_name(models.path(m)) for m in sources}   # the column names
     results = evaluation.add_transfer(results, models.fn(method), data.to_float(raw.test.images[:n]),
-                                      raw.test.labels[:n].astype(np.int32), surrogates, batch_size=batch_size,
+                                      raw.test.labels[:n].astype(np.int32),
+                                      {names[m]: models.fn(m) for m in sources}, batch_size=batch_size,
                                       log=lambda m: print(m, flush=True))
     results["surrogates"] = {**results.get("surrogates", {}),
-                             **{evaluation.model_name(models.path(m)): recorded_path(models.path(m)) for m in sources}}
+                             **{names[m]: recorded_path(models.path(m)) for m in sources}}
     results["surrogate_epochs"] = {**results.get("surrogate_epochs", {}),
                                    **{m: trained_epochs(models.folders[m]) for m in sources}}
     write_json(output, results)
