@@ -32,6 +32,7 @@ def summarize_run(folder: str, rung: str, seed: int, output_dir: str) -> Optiona
             row["test_pgd_train"] = 100 * r["accuracy"][f"pgd{settings['pgd_steps']}"]
         elif name == "eval.json":
             row["test_natural"], row["test_pgd40"] = 100 * r["natural"], 100 * r[f"pgd{EVAL_STEPS}"]
+            row["test_examples"] = r["num_examples"]
         else:
             row["test_autoattack"] = 100 * r["accuracy"]["autoattack"]
     return row
@@ -168,12 +169,21 @@ def train_command(s: config_lib.Settings, folder: str) -> str:
 
 def verdict_lines(rows: List[dict]) -> List[str]:
     """Sentences computed from the table: each rung's mean test PGD-40 and natural accuracy against Madry's,
-    and whether every seed of it was steady."""
+    each gap with its two-standard-error band over the test images (sampling.gap_words) and the word it earns
+    (above, below, level), and whether every seed of the rung was steady."""
+    from drrdn_tf.experiments import sampling
+
     def mean(rung, key):
         values = [r[key] for r in rows if r["rung"] == rung and r.get(key) is not None and r["finished"]]
         return (sum(values) / len(values), len(values)) if values else (None, 0)
+
+    def against_madry(a, b, n, what):
+        word = {"above": "above", "below": "below", "tie": "level with"}[sampling.verdict(a, b, n)]
+        return f"{what} {sampling.gap_words(a, b, n)} ({word} Madry)"
+
     madry_pgd, n_madry = mean("madry", "test_pgd40")
     madry_nat, _ = mean("madry", "test_natural")
+    images = min((r["test_examples"] for r in rows if r.get("test_examples")), default=None)
     lines = []
     for rung in dict.fromkeys(r["rung"] for r in rows):
         pgd, n = mean(rung, "test_pgd40")
@@ -182,12 +192,26 @@ def verdict_lines(rows: List[dict]) -> List[str]:
             continue
         steady = all(r["steady"] for r in rows if r["rung"] == rung and r["finished"])
         line = f"- `{rung}` ({n} seed{'s' if n > 1 else ''}): test PGD-40 {pgd:.1f}, natural {nat:.1f}"
-        if rung != "madry" and madry_pgd is not None:
-            line += (f"; {pgd - madry_pgd:+.1f} PGD-40 and {nat - madry_nat:+.1f} natural against Madry "
-                     f"({n_madry} seed{'s' if n_madry > 1 else ''})")
+        if rung != "madry" and madry_pgd is not None and images:
+            line += (f"; against Madry ({n_madry} seed{'s' if n_madry > 1 else ''}): "
+                     f"{against_madry(pgd, madry_pgd, images, 'PGD-40')}, "
+                     f"{against_madry(nat, madry_nat, images, 'natural')}")
         line += "; steady" if steady else "; **not steady**"
         lines.append(line + ".")
+    if images and n_madry:
+        lines += ["", f"Each ± is two standard errors of the gap over the {images:,} test images "
+                      "(`drrdn_tf/experiments/sampling.py`): a gap inside it is not told apart from the choice of "
+                      "images. It does not cover the spread over training seeds, which one or two seeds per rung "
+                      "do not measure" + (f"; Madry's {n_madry} seeds span "
+                                          f"{_seed_spread(rows, 'madry', 'test_pgd40'):.1f} points of PGD-40"
+                                          if n_madry > 1 else "") + "."]
     return lines
+
+
+def _seed_spread(rows: List[dict], rung: str, key: str) -> float:
+    """Largest minus smallest value of key over the finished seeds of rung (0 with one seed)."""
+    values = [r[key] for r in rows if r["rung"] == rung and r.get(key) is not None and r["finished"]]
+    return max(values) - min(values) if values else 0.0
 
 
 def readme(rows: List[dict], output_dir: str) -> str:

@@ -45,3 +45,24 @@ def test_steadiness_figures():
     assert abs(s["last_minus_best"] + 1.0) < 1e-9 and s["best_val_pgd_acc"] == 85.0
     assert s["steady"] is False
     assert stability.steadiness(history[:3] + history[4:], warmup=3)["steady"] is True
+
+
+def _row(rung, seed, pgd, nat, steady=True):
+    return {"rung": rung, "seed": seed, "finished": True, "steady": steady, "test_pgd40": pgd,
+            "test_natural": nat, "test_examples": 1000}
+
+
+def test_verdict_lines_band_each_gap_against_madry():
+    from drrdn_tf.experiments import sampling
+    from drrdn_tf.experiments.stability_report import verdict_lines
+    rows = [_row("madry", 0, 85.0, 96.5), _row("madry", 1, 83.0, 96.5),
+            _row("eq4_a1", 0, 86.0, 97.0), _row("drrdn", 0, 70.0, 96.0, steady=False)]
+    lines = verdict_lines(rows)
+    by_rung = {line.split("`")[1]: line for line in lines if line.startswith("- `")}
+    # +2.0 PGD-40 on 1,000 images lies inside its band (about ±3.2): level, with the band printed.
+    band = sampling.two_standard_errors(86.0, 84.0, 1000)
+    assert 2.0 < band and f"PGD-40 +2.00 ±{band:.2f} (level with Madry)" in by_rung["eq4_a1"]
+    assert "PGD-40 -14.00" in by_rung["drrdn"] and "(below Madry)" in by_rung["drrdn"]
+    assert "**not steady**" in by_rung["drrdn"] and "against Madry" not in by_rung["madry"]
+    # The seed-spread caveat is computed from Madry's own seeds.
+    assert any("2 seeds span 2.0 points" in line for line in lines)
