@@ -111,6 +111,15 @@ def default_of(name: str):
     return {f.name: f.default for f in dataclasses.fields(Settings)}[name]
 
 
+def settings_from_json(settings: dict) -> Settings:
+    """The `Settings` of a run folder's config.json "settings" (fields it does not know are dropped; fields it
+    lacks, from before they existed, take their defaults)."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    args = {k: v for k, v in settings.items() if k in known}
+    args["lr_decay_epochs"] = tuple(args.get("lr_decay_epochs", ()))
+    return Settings(**args)
+
+
 def settings_for(dataset: str, **overrides) -> Settings:
     """The defaults of `dataset` (its registry entry), with `overrides` applied. Raises ValueError for an
     unknown name or field."""

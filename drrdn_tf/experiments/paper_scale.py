@@ -212,20 +212,12 @@ def readme(rows: List[dict], runs: str) -> str:
             "last finished epoch (from the repository root).", ""]
     script = os.path.join(runs, "train.sh")
     for r in rows:
-        settings = settings_from_json(r["settings"])
+        settings = config_lib.settings_from_json(r["settings"])
         line = f"- `{r['method']}`: `{train_command(settings, r['folder'])}`"
         if os.path.exists(script):
             line += f" (what `bash {recorded_path(script)} {r['method']}` runs, with --epochs from `EPOCHS`)"
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def settings_from_json(settings: dict) -> config_lib.Settings:
-    """The `config.Settings` of a run folder's config.json "settings" (fields it does not know are dropped)."""
-    known = {f for f in config_lib.Settings.__dataclass_fields__}
-    args = {k: v for k, v in settings.items() if k in known}
-    args["lr_decay_epochs"] = tuple(args.get("lr_decay_epochs", ()))
-    return config_lib.Settings(**args)
 
 
 def write_report(runs: str) -> List[dict]:

@@ -13,17 +13,36 @@ from typing import Dict, Tuple
 import numpy as np
 
 
+def has_model(path: str) -> bool:
+    """Whether `load_model(path)` can give a model: a `.keras` file, or a run folder with `model.keras` or a
+    finished checkpoint."""
+    if not os.path.isdir(path):
+        return path.endswith(".keras") and os.path.exists(path)
+    if os.path.exists(os.path.join(path, "model.keras")):
+        return True
+    from drrdn_tf.files import read_json
+    cfg, state = os.path.join(path, "config.json"), os.path.join(path, "checkpoint", "state.json")
+    return (os.path.exists(cfg) and os.path.exists(state)
+            and read_json(state)["epochs_done"] >= read_json(cfg)["settings"]["epochs"])
+
+
 def load_model(path: str):
-    """A trained drrdn_tf model from a run folder (its `model.keras`) or a `.keras` file. Raises ValueError
-    (what is missing, how to get it) when there is none: the exported SavedModel holds only the inference path,
-    not the representations the analyses need."""
+    """A trained drrdn_tf model from a run folder or a `.keras` file. A run folder gives its `model.keras`, or,
+    where that is absent (it is not committed), the model rebuilt from its config.json and finished checkpoint
+    (`training.run.load_trained_model`). Raises ValueError (what is missing, how to get it) when there is
+    neither: the exported SavedModel holds only the inference path, not the representations the analyses need."""
     import keras
 
     import drrdn_tf  # noqa: F401  (registers the model classes for loading)
+    from drrdn_tf.training.run import load_trained_model
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "model.keras")):
+        if has_model(path):
+            return load_trained_model(path)
+        raise ValueError(f"{path}: no model.keras and no finished checkpoint there; give a run folder written by "
+                         "python -m drrdn_tf.train (rerun its training command to finish it) or a .keras file")
     file = os.path.join(path, "model.keras") if os.path.isdir(path) else path
     if not os.path.exists(file) or not file.endswith(".keras"):
-        raise ValueError(f"{path}: no model.keras there; give a run folder written by python -m drrdn_tf.train "
-                         "(rerun its training command to rebuild model.keras) or a .keras file")
+        raise ValueError(f"{path}: not a .keras file or a run folder written by python -m drrdn_tf.train")
     return keras.models.load_model(file)
 
 
@@ -93,7 +112,8 @@ def define_model_flags() -> None:
     """The flags the analyses' commands share: --drrdn and --standard (run folders or .keras files), --dataset,
     --data_dir (call from a command's define_flags)."""
     from absl import flags
-    flags.DEFINE_string("drrdn", None, "DRRDN run folder (with model.keras) or .keras file")
-    flags.DEFINE_string("standard", None, "Standard model's run folder (with model.keras) or .keras file")
+    flags.DEFINE_string("drrdn", None, "DRRDN run folder (model.keras or a finished checkpoint) or .keras file")
+    flags.DEFINE_string("standard", None,
+                        "Standard model's run folder (model.keras or a finished checkpoint) or .keras file")
     flags.DEFINE_string("dataset", "mnist", "data set of both models (its test split is used)")
     flags.DEFINE_string("data_dir", None, "folder holding <dataset>.npz (default: $DRRDN_DATA_DIR)")

@@ -4,7 +4,8 @@
     python -m drrdn_tf.experiments.reproduce --runs=DIR --dataset=mnist --tiny     # seconds: the code paths only
 
 `<runs>` holds one run folder per method, `<runs>/{standard,madry,trades,drrdn}`, each written by
-`python -m drrdn_tf.train` (`savedmodel/` once the run has finished, `model.keras` where it was trained).
+`python -m drrdn_tf.train` (`savedmodel/` once the run has finished, `model.keras` where it was trained, and
+`checkpoint/`, from which the analyses rebuild the whole model where model.keras is absent).
   1. Every method folder with a `savedmodel/` and a finished run is evaluated (`drrdn_tf.evaluation`, the
      SavedModel as any user would load it; a run resumed to more epochs is skipped with a note until it has
      finished, for its savedmodel/ is still the earlier model's): the `paper` preset, the protocol of the
@@ -14,7 +15,7 @@
      Both with the masking checks.
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
      `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
-  3. With the DRRDN's and `standard/model.keras`: Figure 2 (`figure2.py`) -> `figure2.png` (+ .json) and
+  3. With the whole DRRDN and Standard models (model.keras or a finished checkpoint): Figure 2 (`figure2.py`) -> `figure2.png` (+ .json) and
      Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note otherwise. The DRRDN is Table 4's
      full variant where it exists (its r is trained), else `<runs>/drrdn` (`analysis_drrdn`).
   4. `<runs>/tables.md` (`reproduce_tables.tables_markdown`): our numbers beside the paper's, every one read
@@ -113,9 +114,10 @@ def ablation_folders(runs: str) -> Dict[str, str]:
 
 def analysis_drrdn(runs: str) -> str:
     """The DRRDN run folder that Figure 2 and Table 3 look at: Table 4's full variant (MI and REC on, so r is
-    trained) where it has a model.keras, else `<runs>/drrdn` (the default, whose r is never trained)."""
+    trained) where its whole model is there, else `<runs>/drrdn` (the default, whose r is never trained)."""
+    from drrdn_tf.experiments.representations import has_model
     full = os.path.join(runs, ablation.FOLDER, "drrdn")
-    return full if os.path.exists(os.path.join(full, "model.keras")) else os.path.join(runs, "drrdn")
+    return full if has_model(full) else os.path.join(runs, "drrdn")
 
 
 def method_folders(runs: str) -> Dict[str, str]:
@@ -257,21 +259,22 @@ def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:
 def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dict[str, str],
          steps_to_run) -> List[Step]:
     """The steps among `steps_to_run`, in STEPS' order: both presets of every method folder, the paper preset of
-    every Table 4 variant, then the analyses if both of `pair` have a model.keras (else a note says why not)."""
+    every Table 4 variant, then the analyses if both of `pair` have their whole model (else a note says why not)."""
     steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in ("paper", "autoattack")
              if p in steps_to_run]
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
+    from drrdn_tf.experiments.representations import has_model
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
     waiting = [f"{f} ({why})" for f, why in ((f, unfinished(f)) for f in pair.values()) if why]
     if analyses and waiting:
         print(f"Figure 2 and Table 3 skipped: {', '.join(waiting)}; rerun once it has finished", flush=True)
-    elif analyses and all(os.path.exists(os.path.join(f, "model.keras")) for f in pair.values()):
+    elif analyses and all(has_model(f) for f in pair.values()):
         steps += [make_step(runs, "analyses", a, pair) for a in analyses]
     elif analyses:
-        print(f"Figure 2 and Table 3 skipped: they need {os.path.join(pair['drrdn'], 'model.keras')} and "
-              f"{os.path.join(pair['standard'], 'model.keras')} (the whole models, written where each was "
-              "trained; the exported SavedModels hold only the inference path)", flush=True)
+        print(f"Figure 2 and Table 3 skipped: they need the whole models of {pair['drrdn']} and "
+              f"{pair['standard']} (model.keras, or config.json and a finished checkpoint/ to rebuild it from; "
+              "the exported SavedModels hold only the inference path)", flush=True)
     return steps
 
 
@@ -345,7 +348,7 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
 
 def run_analysis(what: str, pair: Dict[str, str], dataset: str, raw, size: int, budget: Budget, output: str,
                  seed: int = 0) -> None:
-    """Figure 2 or Table 3 of the run folders pair["drrdn"] and pair["standard"] (their model.keras) -> `output`.
+    """Figure 2 or Table 3 of the run folders pair["drrdn"] and pair["standard"] (their whole models) -> `output`.
     A missing scikit-learn or matplotlib is a note, not an error (the other outputs still get written)."""
     import numpy as np
 

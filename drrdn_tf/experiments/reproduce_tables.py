@@ -186,7 +186,7 @@ def table4_lines(runs: str, dataset: str) -> List[str]:
 
 def train_commands(runs: str) -> List[str]:
     """The `python -m drrdn_tf.train` command of every method folder and Table 4 variant with a config.json."""
-    from drrdn_tf.experiments.paper_scale import settings_from_json
+    from drrdn_tf.config import settings_from_json
     from drrdn_tf.experiments.stability_report import train_command
     from drrdn_tf.files import recorded_path
     out = []

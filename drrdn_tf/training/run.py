@@ -74,6 +74,29 @@ def split_data(raw: data_lib.RawDataset, s: config_lib.Settings):
     return train, val, (xte[:n_test], yte[:n_test])
 
 
+def load_trained_model(run_dir: str) -> keras.Model:
+    """The whole trained model of a finished run folder, built from its config.json and its last checkpoint
+    (`checkpoint/`, weights and optimizer states), for folders that do not hold `model.keras` (it is written
+    where the run was trained and not committed; the checkpoint is). The weights are those model.keras would
+    hold: the run ends with that checkpoint. Raises RunError when the folder has no finished checkpoint."""
+    cfg_path, state_path = os.path.join(run_dir, "config.json"), os.path.join(run_dir, "checkpoint", "state.json")
+    if not (os.path.exists(cfg_path) and os.path.exists(state_path)):
+        raise RunError(f"{run_dir}: no model.keras and no checkpoint (config.json and checkpoint/state.json) to "
+                       "rebuild it from; rerun the run's training command")
+    cfg, state = read_json(cfg_path), read_json(state_path)
+    s = config_lib.settings_from_json(cfg["settings"])
+    done = int(state["epochs_done"])
+    if done < s.epochs:
+        raise RunError(f"{run_dir}: its checkpoint is after epoch {done} of {s.epochs}; finish the run first "
+                       "(rerun its training command)")
+    spec = datasets.get(s.dataset)
+    model = build_model(s, tuple(spec.image_shape), spec.num_classes)
+    steps_per_epoch = int(cfg["train_examples_used"]) // s.batch_size
+    model.compile(optimizer=make_optimizer(s, steps_per_epoch), **registry.compile_kwargs(s, model))
+    restore_checkpoint(model, os.path.join(run_dir, "checkpoint", state["weights"]), done * steps_per_epoch)
+    return model
+
+
 #: settings a resumed run may change: the number of epochs, and how often the read-only gradient probe runs
 RESUMABLE_CHANGES = ("epochs", "probe_every")
 

@@ -229,6 +229,33 @@ def test_bad_input_is_one_line_and_status_2(reproduced, tmp_path):
         assert needle in lines[0], (needle, lines[0])
 
 
+def test_whole_model_is_rebuilt_from_the_checkpoint_where_model_keras_is_absent(reproduced, tmp_path):
+    """model.keras is not committed; the analyses rebuild the whole model (d_i, c_i, r, ...) from config.json and
+    the finished checkpoint, with exactly model.keras's weights. An unfinished checkpoint is refused."""
+    import keras
+    import numpy as np
+
+    from drrdn_tf.experiments.representations import has_model, load_model
+    root, _ = reproduced
+    for method in ("standard", "drrdn"):
+        folder = tmp_path / method
+        shutil.copytree(root / "runs" / method, folder, ignore=shutil.ignore_patterns("model.keras"))
+        assert has_model(str(folder))
+        saved, rebuilt = keras.models.load_model(str(root / "runs" / method / "model.keras")), load_model(str(folder))
+        assert type(rebuilt) is type(saved)
+        # Same build order, so the weight lists pair up (their auto-generated names differ within one process).
+        assert len(saved.weights) == len(rebuilt.weights) > 0
+        for a, b in zip(saved.weights, rebuilt.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+        x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")  # the demo set's images
+        np.testing.assert_array_equal(saved.predict(x, verbose=0), rebuilt.predict(x, verbose=0))
+        state = folder / "checkpoint" / "state.json"
+        _write(str(state), {**_json(str(state)), "epochs_done": 0})
+        assert not has_model(str(folder))
+        with pytest.raises(ValueError, match="no model.keras and no finished checkpoint"):
+            load_model(str(folder))
+
+
 def test_analyses_use_table4s_full_drrdn_where_it_exists(tmp_path):
     """Figure 2 and Table 3 need a DRRDN whose r is trained: Table 4's full variant once it has a model.keras."""
     runs = tmp_path / "runs"
