@@ -37,6 +37,38 @@ def embed(natural: np.ndarray, adversarial: np.ndarray, seed: int = 0, perplexit
     return TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity).fit_transform(points)
 
 
+#: neighbours of the k-NN read-out of what each representation encodes (`separability`)
+KNN_NEIGHBOURS = 5
+
+
+def separability(natural: np.ndarray, adversarial: np.ndarray, labels: np.ndarray, seed: int = 0) -> Dict[str, float]:
+    """What a representation encodes, in numbers beside the picture: 5-fold cross-validated accuracy (%) of a
+    k-nearest-neighbour classifier (scikit-learn, k = KNN_NEIGHBOURS, Euclidean) in the representation itself
+    (not its t-SNE), from natural and adversarial representations [N, D] each and the class labels [N]:
+    "class_natural" and "class_adversarial" predict the true class (chance 100 / classes), "domain" tells
+    natural from adversarial on both together (chance 50). A class-irrelevant z_i (Eq. 8) should score near
+    chance on class; an aligned z_s (Eq. 7) near chance on domain."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def accuracy(x, y, folds, groups=None):
+        return float(100 * cross_val_score(KNeighborsClassifier(KNN_NEIGHBOURS), x, y, cv=folds,
+                                           groups=groups).mean())
+
+    labels = np.asarray(labels, dtype=np.int64)
+    # Stratified folds where every class has 5 members (a small sample may not: then plain folds).
+    split = StratifiedKFold if np.unique(labels, return_counts=True)[1].min() >= 5 else KFold
+    folds = split(n_splits=5, shuffle=True, random_state=seed)
+    both = np.concatenate([natural, adversarial])
+    domain = np.concatenate([np.zeros(len(natural), np.int64), np.ones(len(adversarial), np.int64)])
+    # An image and its PGD example stay in one fold: else each point's nearest neighbour is its own twin of
+    # the other domain, and an aligned representation would score below chance.
+    image = np.tile(np.arange(len(labels)), 2)
+    return {"class_natural": accuracy(natural, labels, folds),
+            "class_adversarial": accuracy(adversarial, labels, folds),
+            "domain": accuracy(both, domain, GroupKFold(n_splits=5), image)}
+
+
 def figure(embeddings: Dict[str, np.ndarray], labels: np.ndarray, title: Optional[str] = None):
     """The 3 x 3 figure from {column: [2N, 2] embedding (natural first)} and the class labels [N]."""
     from drrdn_tf import plots
@@ -90,7 +122,10 @@ def make_figure2(drrdn, standard, images: np.ndarray, labels: np.ndarray, eps: f
                          "target": "each model's own inference path"},
               "tsne": {"library": "scikit-learn", "init": "pca", "random_state": seed,
                        "fitted_on": "natural and adversarial points together, one embedding per column"},
-              "dims": {key: int(pairs[key][0].shape[1]) for key, _ in COLUMNS}}
+              "dims": {key: int(pairs[key][0].shape[1]) for key, _ in COLUMNS},
+              "knn_accuracy": {key: separability(*pairs[key], labels, seed) for key, _ in COLUMNS},
+              "knn": {"neighbours": KNN_NEIGHBOURS, "folds": 5, "library": "scikit-learn",
+                      "space": "the representation itself, not its t-SNE"}}
     return figure(embeddings, labels, title), record
 
 

@@ -58,6 +58,24 @@ def test_figure2_layout(models, demo):
     counts = [[len(c.get_offsets()) for c in ax.collections] for ax in axes]
     assert counts[:3] == [[30]] * 3 and counts[3:6] == [[30, 30]] * 3 and counts[6:] == [[30]] * 3
     assert record["num_examples"] == 30 and record["attack"]["steps"] == 2
+    for scores in record["knn_accuracy"].values():
+        assert set(scores) == {"class_natural", "class_adversarial", "domain"}
+        assert all(0 <= v <= 100 for v in scores.values())
+
+
+def test_separability_reads_what_a_representation_encodes():
+    """k-NN read-out: a representation made of the class scores near 100 on class and near chance on domain;
+    one made of the domain the other way round."""
+    from drrdn_tf.experiments.figure2 import separability
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    centres = 10 * rng.normal(size=(10, 8))
+    by_class = centres[labels] + rng.normal(size=(200, 8))
+    s = separability(by_class, by_class + 0.01 * rng.normal(size=(200, 8)), labels)
+    assert s["class_natural"] > 95 and s["class_adversarial"] > 95 and 35 < s["domain"] < 65
+    noise = rng.normal(size=(200, 8))
+    s = separability(noise, noise + 10, labels)
+    assert s["class_natural"] < 30 and s["domain"] > 95
 
 
 def test_table3_fine_tunes_and_scores_four_hybrids(models, demo):

@@ -151,3 +151,24 @@ def test_masking_warnings_of_the_shown_evaluations_are_in_the_section():
                                "check. Warnings: Madry (paper preset): gradient_free_not_stronger: Square fooled 3.0%.")
     assert results_section.masking_summary({"paper preset": {"drrdn": ok}})[1].endswith("1 of 1 evaluations pass every check.")
     assert results_section.masking_summary({"paper preset": {}}) == []
+
+
+def test_figure2_with_its_knn_readout_and_the_z_i_sentence(tmp_path):
+    """Figure 2 is shown with the DRRDN it is of and figure2.json's k-NN table; a z_i the class can be read from
+    gets a sentence naming lambda_ent from that DRRDN's config.json, and none when it is near chance."""
+    runs = str(tmp_path / "runs")
+    _run(runs, "drrdn", 20)
+    knn = {"z_s": {"class_natural": 97.8, "class_adversarial": 91.6, "domain": 61.2},
+           "z_i": {"class_natural": 96.8, "class_adversarial": 91.0, "domain": 63.7},
+           "standard": {"class_natural": 94.8, "class_adversarial": 73.8, "domain": 88.7}}
+    _write(os.path.join(runs, "figure2.json"), {"drrdn": os.path.join(runs, "drrdn"), "num_examples": 500,
+                                                "knn_accuracy": knn, "knn": {"neighbours": 5, "folds": 5}})
+    assert results_section.figure2_lines(runs) == []                  # no PNG, no figure
+    open(os.path.join(runs, "figure2.png"), "wb").close()
+    text = "\n".join(results_section.figure2_lines(runs))
+    assert "| class-irrelevant z_i (DRRDN) | 96.8 | 91.0 | 63.7 |" in text and "the 500 images" in text
+    assert "z_i is not class-irrelevant" in text and "read from it at 96.8%" in text and "lambda_ent = 0" in text
+    knn["z_i"]["class_natural"] = 11.0
+    _write(os.path.join(runs, "figure2.json"), {"drrdn": os.path.join(runs, "drrdn"), "num_examples": 500,
+                                                "knn_accuracy": knn, "knn": {"neighbours": 5, "folds": 5}})
+    assert "not class-irrelevant" not in "\n".join(results_section.figure2_lines(runs))
