@@ -18,12 +18,8 @@ def has_model(path: str) -> bool:
     finished checkpoint."""
     if not os.path.isdir(path):
         return path.endswith(".keras") and os.path.exists(path)
-    if os.path.exists(os.path.join(path, "model.keras")):
-        return True
-    from drrdn_tf.files import read_json
-    cfg, state = os.path.join(path, "config.json"), os.path.join(path, "checkpoint", "state.json")
-    return (os.path.exists(cfg) and os.path.exists(state)
-            and read_json(state)["epochs_done"] >= read_json(cfg)["settings"]["epochs"])
+    from drrdn_tf.training.run import finished_checkpoint
+    return os.path.exists(os.path.join(path, "model.keras")) or finished_checkpoint(path)
 
 
 def load_model(path: str):
@@ -34,9 +30,9 @@ def load_model(path: str):
     import keras
 
     import drrdn_tf  # noqa: F401  (registers the model classes for loading)
-    from drrdn_tf.training.run import load_trained_model
+    from drrdn_tf.training.run import finished_checkpoint, load_trained_model
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "model.keras")):
-        if has_model(path):
+        if finished_checkpoint(path):
             return load_trained_model(path)
         raise ValueError(f"{path}: no model.keras and no finished checkpoint there; give a run folder written by "
                          "python -m drrdn_tf.train (rerun its training command to finish it) or a .keras file")

@@ -15,9 +15,10 @@
      Both with the masking checks.
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
      `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
-  3. With the whole DRRDN and Standard models (model.keras or a finished checkpoint): Figure 2 (`figure2.py`) -> `figure2.png` (+ .json) and
-     Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note otherwise. The DRRDN is Table 4's
-     full variant where it exists (its r is trained), else `<runs>/drrdn` (`analysis_drrdn`).
+  3. With the whole DRRDN and Standard models (model.keras or a finished checkpoint): Figure 2 (`figure2.py`)
+     -> `figure2.png` (+ .json) and Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note
+     otherwise. The DRRDN is Table 4's full variant where it exists (its r is trained), else `<runs>/drrdn`
+     (`analysis_drrdn`).
   4. `<runs>/tables.md` (`reproduce_tables.tables_markdown`): our numbers beside the paper's, every one read
      from the JSONs.
 Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
@@ -45,6 +46,7 @@ from absl import flags
 from drrdn_tf.cli.common import fail, run_app
 from drrdn_tf.experiments import ablation
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
+from drrdn_tf.experiments.representations import has_model
 from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, read_if_exists, tables_markdown
 
 __all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
@@ -115,7 +117,6 @@ def ablation_folders(runs: str) -> Dict[str, str]:
 def analysis_drrdn(runs: str) -> str:
     """The DRRDN run folder that Figure 2 and Table 3 look at: Table 4's full variant (MI and REC on, so r is
     trained) where its whole model is there, else `<runs>/drrdn` (the default, whose r is never trained)."""
-    from drrdn_tf.experiments.representations import has_model
     full = os.path.join(runs, ablation.FOLDER, "drrdn")
     return full if has_model(full) else os.path.join(runs, "drrdn")
 
@@ -264,7 +265,6 @@ def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dic
              if p in steps_to_run]
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
-    from drrdn_tf.experiments.representations import has_model
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
     waiting = [f"{f} ({why})" for f, why in ((f, unfinished(f)) for f in pair.values()) if why]
     if analyses and waiting:

@@ -74,21 +74,26 @@ def split_data(raw: data_lib.RawDataset, s: config_lib.Settings):
     return train, val, (xte[:n_test], yte[:n_test])
 
 
+def finished_checkpoint(run_dir: str) -> bool:
+    """Whether `run_dir` holds config.json and a checkpoint after its last planned epoch (what
+    `load_trained_model` rebuilds the whole model from)."""
+    cfg_path, state_path = os.path.join(run_dir, "config.json"), os.path.join(run_dir, "checkpoint", "state.json")
+    return (os.path.exists(cfg_path) and os.path.exists(state_path)
+            and int(read_json(state_path)["epochs_done"]) >= int(read_json(cfg_path)["settings"]["epochs"]))
+
+
 def load_trained_model(run_dir: str) -> keras.Model:
     """The whole trained model of a finished run folder, built from its config.json and its last checkpoint
     (`checkpoint/`, weights and optimizer states), for folders that do not hold `model.keras` (it is written
     where the run was trained and not committed; the checkpoint is). The weights are those model.keras would
     hold: the run ends with that checkpoint. Raises RunError when the folder has no finished checkpoint."""
-    cfg_path, state_path = os.path.join(run_dir, "config.json"), os.path.join(run_dir, "checkpoint", "state.json")
-    if not (os.path.exists(cfg_path) and os.path.exists(state_path)):
-        raise RunError(f"{run_dir}: no model.keras and no checkpoint (config.json and checkpoint/state.json) to "
-                       "rebuild it from; rerun the run's training command")
-    cfg, state = read_json(cfg_path), read_json(state_path)
+    if not finished_checkpoint(run_dir):
+        raise RunError(f"{run_dir}: no finished checkpoint (config.json, and checkpoint/state.json after the last "
+                       "planned epoch) to rebuild the model from; rerun the run's training command")
+    cfg = read_json(os.path.join(run_dir, "config.json"))
+    state = read_json(os.path.join(run_dir, "checkpoint", "state.json"))
     s = config_lib.settings_from_json(cfg["settings"])
     done = int(state["epochs_done"])
-    if done < s.epochs:
-        raise RunError(f"{run_dir}: its checkpoint is after epoch {done} of {s.epochs}; finish the run first "
-                       "(rerun its training command)")
     spec = datasets.get(s.dataset)
     model = build_model(s, tuple(spec.image_shape), spec.num_classes)
     steps_per_epoch = int(cfg["train_examples_used"]) // s.batch_size
