@@ -37,12 +37,12 @@ def embed(natural: np.ndarray, adversarial: np.ndarray, seed: int = 0, perplexit
     return TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity).fit_transform(points)
 
 
-#: neighbours of the k-NN read-out of what each representation encodes (`separability`)
-KNN_NEIGHBOURS = 5
+#: neighbours and cross-validation folds of the k-NN read-out of what each representation encodes
+KNN_NEIGHBOURS, KNN_FOLDS = 5, 5
 
 
 def separability(natural: np.ndarray, adversarial: np.ndarray, labels: np.ndarray, seed: int = 0) -> Dict[str, float]:
-    """What a representation encodes, in numbers beside the picture: 5-fold cross-validated accuracy (%) of a
+    """What a representation encodes, in numbers beside the picture: KNN_FOLDS-fold cross-validated accuracy (%) of a
     k-nearest-neighbour classifier (scikit-learn, k = KNN_NEIGHBOURS, Euclidean) in the representation itself
     (not its t-SNE), from natural and adversarial representations [N, D] each and the class labels [N]:
     "class_natural" and "class_adversarial" predict the true class (chance 100 / classes), "domain" tells
@@ -56,9 +56,9 @@ def separability(natural: np.ndarray, adversarial: np.ndarray, labels: np.ndarra
                                            groups=groups).mean())
 
     labels = np.asarray(labels, dtype=np.int64)
-    # Stratified folds where every class has 5 members (a small sample may not: then plain folds).
-    split = StratifiedKFold if np.unique(labels, return_counts=True)[1].min() >= 5 else KFold
-    folds = split(n_splits=5, shuffle=True, random_state=seed)
+    # Stratified folds where every class has a member per fold (a small sample may not: then plain folds).
+    split = StratifiedKFold if np.unique(labels, return_counts=True)[1].min() >= KNN_FOLDS else KFold
+    folds = split(n_splits=KNN_FOLDS, shuffle=True, random_state=seed)
     both = np.concatenate([natural, adversarial])
     domain = np.concatenate([np.zeros(len(natural), np.int64), np.ones(len(adversarial), np.int64)])
     # An image and its PGD example stay in one fold: else each point's nearest neighbour is its own twin of
@@ -66,7 +66,7 @@ def separability(natural: np.ndarray, adversarial: np.ndarray, labels: np.ndarra
     image = np.tile(np.arange(len(labels)), 2)
     return {"class_natural": accuracy(natural, labels, folds),
             "class_adversarial": accuracy(adversarial, labels, folds),
-            "domain": accuracy(both, domain, GroupKFold(n_splits=5), image)}
+            "domain": accuracy(both, domain, GroupKFold(n_splits=KNN_FOLDS), image)}
 
 
 def figure(embeddings: Dict[str, np.ndarray], labels: np.ndarray, title: Optional[str] = None):
@@ -124,7 +124,7 @@ def make_figure2(drrdn, standard, images: np.ndarray, labels: np.ndarray, eps: f
                        "fitted_on": "natural and adversarial points together, one embedding per column"},
               "dims": {key: int(pairs[key][0].shape[1]) for key, _ in COLUMNS},
               "knn_accuracy": {key: separability(*pairs[key], labels, seed) for key, _ in COLUMNS},
-              "knn": {"neighbours": KNN_NEIGHBOURS, "folds": 5, "library": "scikit-learn",
+              "knn": {"neighbours": KNN_NEIGHBOURS, "folds": KNN_FOLDS, "library": "scikit-learn",
                       "space": "the representation itself, not its t-SNE"}}
     return figure(embeddings, labels, title), record
 

@@ -229,6 +229,7 @@ def dataset_section(runs: str, heading: str) -> List[str]:
 def figure2_lines(runs: str) -> List[str]:
     """Figure 2 (when `<runs>/figure2.png` exists), saying which DRRDN it shows, with the k-NN read-out of
     figure2.json beneath it (what each representation encodes, in numbers)."""
+    from drrdn_tf import datasets
     from drrdn_tf.experiments.figure2 import COLUMNS
     from drrdn_tf.files import recorded_path
     figure = os.path.join(runs, "figure2.png")
@@ -240,31 +241,34 @@ def figure2_lines(runs: str) -> List[str]:
            "it was made):", "", f"![Figure 2]({recorded_path(figure)})"]
     knn = record.get("knn_accuracy")
     if knn:
+        chance = 100 / datasets.get(record["dataset"]).num_classes
         out += ["", f"What each representation encodes, in numbers ({record['knn']['neighbours']}-NN, "
                 f"{record['knn']['folds']}-fold cross-validated accuracy in %, in the representation itself, on the "
-                f"{record['num_examples']} images of the figure and their PGD examples; chance: 10 for class, 50 "
-                "for domain):", "",
+                f"{record['num_examples']} images of the figure and their PGD examples; chance: {chance:g} for "
+                "class, 50 for domain):", "",
                 "| Representation | class (natural) | class (adversarial) | natural vs adversarial |",
                 "|---|---|---|---|"]
         out += [f"| {title} | {knn[key]['class_natural']:.1f} | {knn[key]['class_adversarial']:.1f} | "
                 f"{knn[key]['domain']:.1f} |" for key, title in COLUMNS if key in knn]
-        out += z_i_sentence(record)
+        out += z_i_sentence(record, chance)
     return out
 
 
-def z_i_sentence(record: dict) -> List[str]:
-    """A sentence when the k-NN read-out finds the class in z_i (over twice chance), naming the weight of the
-    term that would remove it (L_ENT, Eq. 8) in that DRRDN's config.json."""
+def z_i_sentence(record: dict, chance: float) -> List[str]:
+    """A sentence when the k-NN read-out finds the class in z_i (over twice `chance`, in %), with the weight of
+    the term meant to remove it (L_ENT, Eq. 8) in that DRRDN's config.json."""
     from drrdn_tf.files import read_json
     score = record["knn_accuracy"].get("z_i", {}).get("class_natural", 0)
     config = os.path.join(record.get("drrdn", ""), "config.json")
-    if score <= 20 or not os.path.exists(config):
+    if score <= 2 * chance or not os.path.exists(config):
         return []
-    lambda_ent = read_json(config)["settings"].get("lambda_ent")
+    lambda_ent = read_json(config)["settings"].get("lambda_ent", 0.0)
+    why = ("L_ENT (Eq. 8), the term that makes z_i useless to c_s, is off in the package's default (its d_i "
+           "trains on L_BC only; `docs/design_notes.md` says why)." if lambda_ent == 0 else
+           "L_ENT (Eq. 8) was on, and did not remove it.")
     return ["", f"Unlike the paper's Figure 2, this z_i is not class-irrelevant: the class is read from it at "
             f"{score:.1f}% (z_s: {record['knn_accuracy']['z_s']['class_natural']:.1f}%). This DRRDN trains with "
-            f"lambda_ent = {lambda_ent:g}: L_ENT (Eq. 8), the term that makes z_i useless to c_s, is off in the "
-            "package's default (its d_i trains on L_BC only; `docs/design_notes.md` says why)."]
+            f"lambda_ent = {lambda_ent:g}: {why}"]
 
 
 def section(folders=FOLDERS) -> List[str]:

@@ -162,13 +162,16 @@ def test_figure2_with_its_knn_readout_and_the_z_i_sentence(tmp_path):
            "z_i": {"class_natural": 96.8, "class_adversarial": 91.0, "domain": 63.7},
            "standard": {"class_natural": 94.8, "class_adversarial": 73.8, "domain": 88.7}}
     _write(os.path.join(runs, "figure2.json"), {"drrdn": os.path.join(runs, "drrdn"), "num_examples": 500,
-                                                "knn_accuracy": knn, "knn": {"neighbours": 5, "folds": 5}})
+                                                "dataset": "mnist", "knn_accuracy": knn,
+                                                "knn": {"neighbours": 5, "folds": 5}})
     assert results_section.figure2_lines(runs) == []                  # no PNG, no figure
     open(os.path.join(runs, "figure2.png"), "wb").close()
     text = "\n".join(results_section.figure2_lines(runs))
     assert "| class-irrelevant z_i (DRRDN) | 96.8 | 91.0 | 63.7 |" in text and "the 500 images" in text
-    assert "z_i is not class-irrelevant" in text and "read from it at 96.8%" in text and "lambda_ent = 0" in text
+    assert "z_i is not class-irrelevant" in text and "read from it at 96.8%" in text and "lambda_ent = 0:" in text
+    assert "chance: 10 for class" in text and "is off in the package's default" in text
     knn["z_i"]["class_natural"] = 11.0
     _write(os.path.join(runs, "figure2.json"), {"drrdn": os.path.join(runs, "drrdn"), "num_examples": 500,
-                                                "knn_accuracy": knn, "knn": {"neighbours": 5, "folds": 5}})
+                                                "dataset": "mnist", "knn_accuracy": knn,
+                                                "knn": {"neighbours": 5, "folds": 5}})
     assert "not class-irrelevant" not in "\n".join(results_section.figure2_lines(runs))
