@@ -174,7 +174,7 @@ def verdict_lines(rows: List[dict]) -> List[str]:
     from drrdn_tf.experiments import sampling
 
     def mean(rung, key):
-        values = [r[key] for r in rows if r["rung"] == rung and r.get(key) is not None and r["finished"]]
+        values = _finished_values(rows, rung, key)
         return (sum(values) / len(values), len(values)) if values else (None, 0)
 
     def against_madry(a, b, n, what):
@@ -208,9 +208,14 @@ def verdict_lines(rows: List[dict]) -> List[str]:
     return lines
 
 
+def _finished_values(rows: List[dict], rung: str, key: str) -> List[float]:
+    """The values of `key` over the finished seeds of `rung` that have it."""
+    return [r[key] for r in rows if r["rung"] == rung and r.get(key) is not None and r["finished"]]
+
+
 def _seed_spread(rows: List[dict], rung: str, key: str) -> float:
     """Largest minus smallest value of key over the finished seeds of rung (0 with one seed)."""
-    values = [r[key] for r in rows if r["rung"] == rung and r.get(key) is not None and r["finished"]]
+    values = _finished_values(rows, rung, key)
     return max(values) - min(values) if values else 0.0
 
 
