@@ -79,6 +79,18 @@ def transfer_columns(surrogates: Dict[str, Callable], preset: str, s: AttackSett
 PRESET_COLUMNS = {"paper": paper_columns, "quick": quick_columns}
 
 
+def chosen(cols: List[Column], keys: Optional[List[str]], preset: str) -> List[Column]:
+    """The columns of `cols` whose key is in `keys`, in the preset's order (all of them for keys None); raises
+    ValueError for a key that is not one of the preset's columns."""
+    if keys is None:
+        return cols
+    unknown = sorted(set(keys) - {c.key for c in cols} - {"natural"})
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(unknown)} of the {preset} preset: choose among "
+                         f"{', '.join(c.key for c in cols)}")
+    return [c for c in cols if c.key in keys]
+
+
 # --------------------------------------------------------------------------- running columns
 
 class Record:
@@ -172,7 +184,7 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
              eps: Optional[float] = None, masking: bool = True, masking_examples: int = 200,
              masking_tolerance: float = 0.02, per_example: bool = True, progress: bool = True,
              model: str = "model", log: Callable[[str], None] = print,
-             autoattack_budget: Optional[dict] = None) -> dict:
+             autoattack_budget: Optional[dict] = None, columns: Optional[List[str]] = None) -> dict:
     """Runs one preset and returns the results dict (accuracies as fractions in [0, 1]).
 
     Args:
@@ -185,11 +197,17 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
       masking: run the masking report (on the first `masking_examples` examples).
       autoattack_budget: overrides of the autoattack preset's budgets (keys apgd_steps, n_target_classes,
         square_queries), for tests; the default is AutoAttack's standard budget.
+      columns: keys of the paper or quick preset's columns to run (default: all of them); each is exactly the
+        column the whole preset computes (same seeds, same examples attacked), e.g. ["pgd40"] to redo one
+        column with per-example flags. The natural column always runs.
 
-    Raises ValueError for an unknown preset or data set, a negative eps or no examples.
+    Raises ValueError for an unknown preset, data set or column, a negative eps or no examples.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    if columns is not None and preset not in PRESET_COLUMNS:
+        raise ValueError(f"columns can be chosen in the {' and '.join(PRESET_COLUMNS)} presets only (the "
+                         f"{preset} preset's attacks form one chain)")
     s = settings_for(dataset)
     eps = s.eps if eps is None else float(eps)
     if eps < 0:
@@ -209,7 +227,8 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
         cols = autoattack_columns(model_fn, s, eps, seed, autoattack_budget_with(autoattack_budget))
         stages = run_autoattack_chain(runner, record, cols, natural, eps)
     else:
-        run_independent(runner, record, PRESET_COLUMNS[preset](model_fn, s, eps, seed), attacked, eps)
+        run_independent(runner, record, chosen(PRESET_COLUMNS[preset](model_fn, s, eps, seed), columns, preset),
+                        attacked, eps)
     run_independent(runner, record, transfer_columns(dict(surrogates or {}), preset, s, eps, seed), attacked, eps)
 
     results = assemble_results(record, model, dataset, preset, eps, seed)

@@ -12,7 +12,9 @@
      paper's Tables 1/2, with a transfer column from each *other* method's SavedModel, on the first
      --num_examples test images (default: the whole test split) -> `<method>/eval_paper.json`; the
      `autoattack` preset on the first --autoattack_examples (default 1,000) -> `<method>/eval_autoattack.json`.
-     Both with the masking checks.
+     Both with the masking checks. Then the per-example flags of the paper preset's natural, FGSM, PGD-40 and
+     CW-40 columns, rerun exactly (`paired.py`) -> `<method>/paired.json`, from which the reports compare two
+     models image by image (paired bands, much narrower than the unpaired ones).
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
      `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
   3. With the whole DRRDN and Standard models (model.keras or a finished checkpoint): Figure 2 (`figure2.py`)
@@ -44,7 +46,7 @@ from typing import Callable, Dict, List, Optional
 from absl import flags
 
 from drrdn_tf.cli.common import fail, run_app
-from drrdn_tf.experiments import ablation
+from drrdn_tf.experiments import ablation, paired
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.representations import has_model
 from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, read_if_exists, tables_markdown
@@ -52,9 +54,10 @@ from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, re
 __all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
-#: Every step, in the order they run: the two evaluation presets of each model, the paper preset (no transfer)
-#: of each Table 4 variant, then the two analyses.
-STEPS = ("paper", "autoattack", "table4", "figure2", "table3")
+#: Every step, in the order they run: the two evaluation presets and the paired record of each model, the
+#: paper preset (no transfer) of each Table 4 variant, then the two analyses.
+STEPS = ("paper", "autoattack", "paired", "table4", "figure2", "table3")
+MODEL_STEPS = ("paper", "autoattack", "paired")   # the steps run on every method folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +179,30 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
     return results
 
 
+def evaluate_paired(models: Models, method: str, raw, n: Optional[int], output: str, seed: int = 0,
+                    batch_size: int = 256) -> dict:
+    """The paired record of the method's SavedModel (`paired.py`): the natural column and `paired.COLUMNS` of
+    the paper preset, rerun exactly with per-example flags on the first n test images (None = all) ->
+    `output` (JSON); checked against the method's eval_paper.json when that is there."""
+    import numpy as np
+
+    from drrdn_tf import data, evaluation
+    from drrdn_tf.files import write_json
+    n = min(n or len(raw.test.labels), len(raw.test.labels))
+    results = evaluation.evaluate(
+        models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
+        models.dataset, preset="paper", batch_size=batch_size, seed=seed, masking=False, per_example=True,
+        model=method, log=lambda m: print(m, flush=True), columns=list(paired.COLUMNS))
+    record = paired.record_of(results, read_if_exists(os.path.join(models.folders[method], PAPER_JSON)))
+    record.update(evaluation.provenance(models.path(method), {}, raw.source))
+    record["produced_by"] = "python -m drrdn_tf.experiments.reproduce --steps=paired"
+    write_json(output, record)
+    said = {True: "reproduces eval_paper.json's accuracies", False: "does NOT reproduce eval_paper.json's "
+            "accuracies (see paper_preset_accuracy in the file)", None: "no comparable eval_paper.json to check"}
+    print(evaluation.format_table(results) + f"\n    {said[record['reproduces_paper_preset']]}", flush=True)
+    return record
+
+
 def add_transfer_columns(models: Models, method: str, sources: List[str], raw, output: str,
                          batch_size: int = 256) -> dict:
     """Adds to the paper-preset JSON `output` of `method` a transfer column from each method of `sources`
@@ -252,17 +279,16 @@ def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:
     elif what == "table3":
         output = record = os.path.join(runs, "table3.json")
     else:
-        output = record = os.path.join(next(iter(sources.values())),
-                                       AUTOATTACK_JSON if what == "autoattack" else PAPER_JSON)
+        output = record = os.path.join(next(iter(sources.values())), {
+            "autoattack": AUTOATTACK_JSON, "paired": paired.PAIRED_JSON}.get(what, PAPER_JSON))
     return Step(who, what, sources, output, record, {m: trained_epochs(f) for m, f in sources.items()})
 
 
 def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dict[str, str],
          steps_to_run) -> List[Step]:
-    """The steps among `steps_to_run`, in STEPS' order: both presets of every method folder, the paper preset of
-    every Table 4 variant, then the analyses if both of `pair` have their whole model (else a note says why not)."""
-    steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in ("paper", "autoattack")
-             if p in steps_to_run]
+    """The steps among `steps_to_run`, in STEPS' order: both presets and the paired record of every method
+    folder, the paper preset of every Table 4 variant, then the analyses if both of `pair` have their whole model (else a note says why not)."""
+    steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in MODEL_STEPS if p in steps_to_run]
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
@@ -315,7 +341,8 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
         for step in todo:  # every model checked against the data set before the first long step
             if step.who != "analyses":
                 (variant_models if step.what == "table4" else models).fn(step.model)
-    sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples, "table4": budget.num_examples,
+    sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples, "paired": budget.num_examples,
+             "table4": budget.num_examples,
              "figure2": budget.figure2_examples, "table3": budget.table3_examples}
     for i, step in enumerate(steps, 1):
         out = step.output
@@ -333,6 +360,8 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
         print(f"{head} on {n} images -> {recorded_path(out)}{redo}", flush=True)
         if step.who == "analyses":
             run_analysis(step.what, pair, dataset, raw, n, budget, out, seed)
+        elif step.what == "paired":
+            evaluate_paired(models, step.who, raw, n, out, seed, batch_size)
         elif step.what == "table4":  # the paper preset without transfer columns (Table 4 reads PGD-40/100)
             evaluate_method(variant_models, step.model, "paper", raw, n, budget, out, per_example, seed,
                             batch_size, transfer=False)

@@ -21,7 +21,7 @@ from absl import flags
 
 from drrdn_tf import config as config_lib
 from drrdn_tf.cli.common import fail, run_app
-from drrdn_tf.experiments import paper_numbers, sampling
+from drrdn_tf.experiments import paired, paper_numbers, sampling
 from drrdn_tf.experiments.paper_scale import budget_sentence, current_results
 from drrdn_tf.experiments.reproduce_tables import (METHODS, autoattack_table, of_current_models, read_if_exists,
                                                 white_box_table)
@@ -92,26 +92,43 @@ def interim_table(status: Dict[str, dict], dataset: str) -> List[str]:
 
 
 def versus(label: str, drrdn: Dict[str, float], base: Dict[str, float], columns: List[str], n: int,
-           source: str) -> str:
+           source: str, bands: Optional[Dict[str, float]] = None) -> str:
     """One line: DRRDN minus the baseline `label` in each column (accuracies in %), each with its two-standard-
-    error band over n images, and the verdict per column: below, above, or within sampling noise (a tie)."""
-    where = {c: sampling.verdict(drrdn[c], base[c], n) for c in columns}
+    error band over n images (the unpaired one, or `bands` {column: points}, the paired ones), and the verdict
+    per column: below, above, or within sampling noise (a tie)."""
+    band = {c: (bands or {}).get(c) for c in columns}
+    where = {c: sampling.verdict(drrdn[c], base[c], n, band[c]) for c in columns}
     below, above, tied = ([c for c in columns if where[c] == w] for w in ("below", "above", "tie"))
     verdict = ([f"**below {label} in {', '.join(below)}**"] if below else []) + (
         [f"above {label} beyond sampling noise in {', '.join(above)}"] if above else []) + (
         [f"within sampling noise of {label} (a tie, not a win) in {', '.join(tied)}"] if tied else [])
-    return (f"- DRRDN against {label} ({source}; points, ± two standard errors over {n:,} images): "
-            + ", ".join(f"{c} {sampling.gap_words(drrdn[c], base[c], n)}" for c in columns) + ": "
+    what = "of the paired differences " if bands else ""
+    return (f"- DRRDN against {label} ({source}; points, ± two standard errors {what}over {n:,} images): "
+            + ", ".join(f"{c} {sampling.gap_words(drrdn[c], base[c], n, band[c])}" for c in columns) + ": "
             + "; ".join(verdict) + ".")
 
 
+def paired_versus(label: str, drrdn: dict, base: dict) -> str:
+    """The `versus` line of two paired records (`paired.py`): the same columns on the same images, with the
+    bands of the paired differences and how many images only one of the two gets right."""
+    gaps = paired.compare(drrdn, base)
+    cols = list(gaps)
+    line = versus(label, {c: g["a"] for c, g in gaps.items()}, {c: g["b"] for c, g in gaps.items()}, cols,
+                  drrdn["num_examples"], f"paired on the same images, {paired.PAIRED_JSON}: the paper preset's "
+                  "columns rerun with every image's result kept", {c: g["band"] for c, g in gaps.items()})
+    return line + " Images only DRRDN / only " + label + " gets right: " + ", ".join(
+        f"{c} {g['a_only']} / {g['b_only']}" for c, g in gaps.items()) + "."
+
+
 def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: str,
-                autoattack: Optional[Dict[str, dict]] = None) -> List[str]:
+                autoattack: Optional[Dict[str, dict]] = None, paired_records: Optional[Dict[str, dict]] = None
+                ) -> List[str]:
     """Where our numbers differ from the paper's (and DRRDN from the baselines, under the same evaluation and
     with its sampling noise), computed from the JSONs, and the reasons we think explain it, stated with the
-    settings they rest on. `autoattack`: the current models' eval_autoattack.json, by method."""
+    settings they rest on. `autoattack`: the current models' eval_autoattack.json, by method; `paired_records`:
+    their paired.json (the DRRDN-baseline comparisons then also get paired bands)."""
     table = paper_numbers.paper_table(dataset)
-    autoattack = autoattack or {}
+    autoattack, paired_records = autoattack or {}, paired_records or {}
     ours = {m: {k: 100 * v for k, v in r["accuracy"].items()} for m, r in paper_evals.items()}
     sizes = {m: r["num_examples"] for m, r in paper_evals.items()}
     source = "the paper's protocol (eval_paper.json)"
@@ -141,6 +158,8 @@ def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: 
             shared = [c for c in columns if c in ours["drrdn"] and c in ours[base]]
             out.append(versus(label, ours["drrdn"], ours[base], shared, min(sizes["drrdn"], sizes[base]), source))
             compared = True
+            if "drrdn" in paired_records and base in paired_records:
+                out.append(paired_versus(label, paired_records["drrdn"], paired_records[base]))
             if "drrdn" in autoattack and base in autoattack:
                 aa = {m: {"autoattack": 100 * autoattack[m]["accuracy"]["autoattack"]} for m in ("drrdn", base)}
                 out.append(versus(label, aa["drrdn"], aa[base], ["autoattack"],
@@ -220,7 +239,8 @@ def dataset_section(runs: str, heading: str) -> List[str]:
                                                                                                      dataset)
     out += masking_summary({"paper preset": paper_evals, "autoattack preset": autoattack})
     out += figure2_lines(runs)
-    diffs = differences(status, paper_evals, dataset, autoattack)
+    diffs = differences(status, paper_evals, dataset, autoattack,
+                        current_evaluations(runs, status, paired.PAIRED_JSON))
     if diffs:
         out += ["", "Where we differ from the paper, and why we think so:", ""] + diffs
     return out + [""]

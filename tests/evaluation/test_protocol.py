@@ -112,3 +112,22 @@ def test_add_transfer_matches_an_evaluation_that_had_the_surrogate(model, surrog
         evaluation.add_transfer(full, fn, x[:32], y[:32], {"t": s}, progress=False)
     with pytest.raises(ValueError, match="not the model or the examples"):
         evaluation.add_transfer(full, s, x, y, {"t": fn}, progress=False)
+
+
+def test_chosen_columns_are_the_whole_presets_columns(model, test_slice):
+    """`columns` reruns some of a preset's columns exactly as the whole preset runs them (same seeds, same
+    examples attacked): the paired records rest on this."""
+    x, y = test_slice
+    kw = dict(batch_size=32, masking=False, progress=False, log=lambda m: None)
+    full = evaluation.evaluate(keras_fn(model), x, y, "mnist", preset="paper", eps=0.1, **kw)
+    some = evaluation.evaluate(keras_fn(model), x, y, "mnist", preset="paper", eps=0.1, columns=["cw40", "fgsm"],
+                               **kw)
+    assert [c["key"] for c in some["columns"]] == ["natural", "fgsm", "cw40"]          # the preset's order
+    for k in ("natural", "fgsm", "cw40"):
+        assert some["per_example"]["correct"][k] == full["per_example"]["correct"][k]
+        assert some["attacks"][k] == full["attacks"][k]
+    assert 0 < full["accuracy"]["cw40"] < full["accuracy"]["natural"]                 # a non-trivial case
+    with pytest.raises(ValueError, match="unknown column.*pgd50.*choose among fgsm, pgd40"):
+        evaluation.evaluate(keras_fn(model), x, y, "mnist", columns=["pgd50"], **kw)
+    with pytest.raises(ValueError, match="paper and quick presets only"):
+        evaluation.evaluate(keras_fn(model), x, y, "mnist", preset="autoattack", columns=["apgd_ce"], **kw)

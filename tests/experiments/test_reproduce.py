@@ -56,8 +56,8 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
     root, out = reproduced
     runs = root / "runs"
     for i, method in enumerate(TRAINED):
-        assert f"[{2 * i + 1}/9] {method}: paper preset on 32 images" in out.stdout
-        assert f"[{2 * i + 2}/9] {method}: autoattack on 32 images" in out.stdout
+        assert f"[{3 * i + 1}/12] {method}: paper preset on 32 images" in out.stdout
+        assert f"[{3 * i + 2}/12] {method}: autoattack on 32 images" in out.stdout
         paper, aa = _json(runs / method / "eval_paper.json"), _json(runs / method / "eval_autoattack.json")
         for r, preset in ((paper, "paper"), (aa, "autoattack")):
             acc = r["accuracy"]
@@ -77,10 +77,33 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
         assert aa["accuracy"]["autoattack"] <= min(aa["accuracy"][k] for k in ("apgd_ce", "apgd_t", "square"))
     assert not (runs / "trades" / "eval_paper.json").exists()
     # Table 4's variant: the paper preset without transfer columns.
-    assert f"[7/9] ablation/{VARIANT}: table4 on 32 images" in out.stdout
+    assert f"[10/12] ablation/{VARIANT}: table4 on 32 images" in out.stdout
     variant = _json(runs / "ablation" / VARIANT / "eval_paper.json")
     assert set(variant["accuracy"]) == {"natural", "fgsm", "pgd40", "pgd100", "cw40", "cw100"}
     assert variant["model"] == os.path.join("runs", "ablation", VARIANT, "savedmodel")
+
+
+def test_paired_records_reproduce_the_paper_preset_image_by_image(reproduced):
+    """paired.json reruns the paper preset's natural, FGSM, PGD-40 and CW-40 columns exactly, keeping every
+    image's flag: its accuracies are eval_paper.json's, and two records compare image by image."""
+    from drrdn_tf.experiments import paired
+    root, out = reproduced
+    records = {}
+    for i, method in enumerate(TRAINED):
+        assert f"[{3 * i + 3}/12] {method}: paired on 32 images" in out.stdout
+        r = records[method] = _json(root / "runs" / method / "paired.json")
+        full = _json(root / "runs" / method / "eval_paper.json")
+        assert set(r["flags"]) == {"natural", "fgsm", "pgd40", "cw40"} and r["model_epochs"] == {method: 1}
+        assert r["reproduces_paper_preset"] is True
+        for k, bits in r["flags"].items():
+            assert len(bits) == 32 and set(bits) <= {"0", "1"}
+            assert paired.decode(bits).mean() == pytest.approx(full["accuracy"][k], abs=1e-12)
+        assert r["model"] == os.path.join("runs", method, "savedmodel")
+    gaps = paired.compare(records["drrdn"], records["standard"])
+    flags = {m: paired.decode(records[m]["flags"]["natural"]) for m in ("drrdn", "standard")}
+    assert gaps["natural"]["a_only"] == int((flags["drrdn"] & ~flags["standard"]).sum())
+    assert gaps["natural"]["a"] - gaps["natural"]["b"] == pytest.approx(
+        100 * (gaps["natural"]["a_only"] - gaps["natural"]["b_only"]) / 32)
 
 
 def test_figure2_table3_and_tables_md(reproduced):
@@ -129,13 +152,13 @@ def test_figure2_table3_and_tables_md(reproduced):
 def test_rerun_recomputes_nothing(reproduced):
     root, _ = reproduced
     runs = root / "runs"
-    outputs = [runs / m / f for m in TRAINED for f in ("eval_paper.json", "eval_autoattack.json")]
+    outputs = [runs / m / f for m in TRAINED for f in ("eval_paper.json", "eval_autoattack.json", "paired.json")]
     outputs.append(runs / "ablation" / VARIANT / "eval_paper.json")
     outputs += [runs / f for f in ("figure2.png", "figure2.json", "table3.json", "table3.md")]
     before = {p: os.stat(p).st_mtime_ns for p in outputs}
     out = _reproduce(root)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.count(": kept runs/") == 9 and "t-SNE" not in out.stdout
+    assert out.stdout.count(": kept runs/") == 12 and "t-SNE" not in out.stdout
     assert {p: os.stat(p).st_mtime_ns for p in outputs} == before
 
 

@@ -128,6 +128,49 @@ def test_two_standard_errors():
     assert sampling.two_standard_errors(100.0, 0.0, 10) == 0.0
 
 
+def test_paired_two_standard_errors():
+    """The paired band counts only the images on which the two models disagree."""
+    import numpy as np
+    a = np.array([1] * 90 + [0] * 10, bool)
+    assert sampling.paired_two_standard_errors(a, a) == 0.0                 # the same flags: no noise at all
+    b = a.copy()
+    b[:4] = False                                                           # 4 images only a gets right
+    # d = a - b is 1 on 4 of 100 images: sd = sqrt(0.04 - 0.0016), band = 200 * sd / sqrt(100).
+    assert sampling.paired_two_standard_errors(a, b) == pytest.approx(20 * (0.04 - 0.0016) ** 0.5)
+    assert sampling.paired_two_standard_errors(a, b) < sampling.two_standard_errors(90.0, 86.0, 100)
+    assert sampling.verdict(90.0, 86.0, 100) == "tie" and sampling.verdict(90.0, 86.0, 100, band=3.9) == "above"
+    with pytest.raises(ValueError, match="one length"):
+        sampling.paired_two_standard_errors(a, b[:50])
+
+
+def test_paired_records_give_the_drrdn_baseline_comparison_paired_bands(tmp_path):
+    """With paired.json of DRRDN and Madry (current models), a second comparison line with the bands of the
+    paired differences: here a gap the unpaired band calls a tie is above Madry image by image."""
+    import numpy as np
+    from drrdn_tf.experiments import paired
+    root = str(tmp_path / "mnist")
+    n = 10000
+    base = np.arange(n) < 9600                              # Madry: 96.00% robust
+    ours = base.copy()
+    ours[9600:9640] = True                                  # DRRDN: the same, and 40 images more
+    for method, pgd in (("drrdn", ours), ("madry", base)):
+        folder = _run(root, method, done=20, results_epochs=20, pgd=pgd.mean())
+        _eval(folder, method, {"natural": 0.99, "pgd40": pgd.mean()}, 20)
+        _write(os.path.join(folder, "paired.json"),
+               {"model": method, "dataset": "mnist", "num_examples": n, "eps": 0.3, "seed": 0,
+                "model_epochs": {method: 20}, "flags": {"pgd40": paired.encode(pgd)}})
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    assert "pgd40 +0.40 ±0.54: within sampling noise of Madry" in text        # unpaired
+    band = 200 * (0.004 - 0.004 ** 2) ** 0.5 / 100
+    assert (f"DRRDN against Madry (paired on the same images, paired.json: the paper preset's columns rerun with "
+            f"every image's result kept; points, ± two standard errors of the paired differences over 10,000 "
+            f"images): pgd40 +0.40 ±{band:.2f}: above Madry beyond sampling noise in pgd40. Images only DRRDN / "
+            "only Madry gets right: pgd40 40 / 0.") in text
+    # A stale record (of an earlier model) is not used.
+    _write(os.path.join(root, "madry", "paired.json"), {"model_epochs": {"madry": 10}, "flags": {}})
+    assert "paired.json" not in "\n".join(results_section.section([(root, "MNIST")]))
+
+
 def test_our_madry_level_with_the_papers_says_the_budget_does_not_explain_drrdns_gap(tmp_path):
     from drrdn_tf.experiments import paper_numbers
     root = str(tmp_path / "mnist")
