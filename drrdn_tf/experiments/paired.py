@@ -52,14 +52,16 @@ def record_of(results: dict, reference: Optional[dict] = None) -> dict:
 
 def compare(a: dict, b: dict) -> Dict[str, dict]:
     """{column: {"a", "b" (accuracies in %), "band" (two paired standard errors, points), "a_only", "b_only"
-    (images only that model gets right)}} for the columns two paired records share, in a's order. Raises
+    (images only that model gets right)}} for the columns two paired records share, natural first, then in the
+    paper's order. Raises
     ValueError if they were not measured on the same images with the same attacks' seed."""
     for key in ("dataset", "num_examples", "seed", "eps"):
         if a[key] != b[key]:
             raise ValueError(f"paired records of {a['model']} and {b['model']} differ in {key} ({a[key]} vs "
                              f"{b[key]}): not the same images and attacks")
+    rank = {c: i for i, c in enumerate(("natural",) + COLUMNS)}   # the paper's column order, others after
     out = {}
-    for col in (c for c in a["flags"] if c in b["flags"]):
+    for col in sorted((c for c in a["flags"] if c in b["flags"]), key=lambda c: (rank.get(c, len(rank)), c)):
         fa, fb = decode(a["flags"][col]), decode(b["flags"][col])
         out[col] = {"a": 100 * fa.mean(), "b": 100 * fb.mean(), "band": sampling.paired_two_standard_errors(fa, fb),
                     "a_only": int(np.sum(fa & ~fb)), "b_only": int(np.sum(fb & ~fa))}

@@ -100,6 +100,7 @@ def test_paired_records_reproduce_the_paper_preset_image_by_image(reproduced):
             assert paired.decode(bits).mean() == pytest.approx(full["accuracy"][k], abs=1e-12)
         assert r["model"] == os.path.join("runs", method, "savedmodel")
     gaps = paired.compare(records["drrdn"], records["standard"])
+    assert list(gaps) == ["natural", "fgsm", "pgd40", "cw40"]                  # the paper's order, not the file's
     flags = {m: paired.decode(records[m]["flags"]["natural"]) for m in ("drrdn", "standard")}
     assert gaps["natural"]["a_only"] == int((flags["drrdn"] & ~flags["standard"]).sum())
     assert gaps["natural"]["a"] - gaps["natural"]["b"] == pytest.approx(
