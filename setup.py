@@ -23,5 +23,5 @@ setup(
     extras_require={"test": ["pytest", "pytest-xdist"], "plot": ["matplotlib"], "tensorboard": ["tensorboard"],
                     "analysis": ["scikit-learn", "matplotlib"]},
     entry_points={"console_scripts": ["drrdn-train=drrdn_tf.cli.train:run", "drrdn-evaluate=drrdn_tf.cli.evaluate:run",
-                                      "drrdn-plot=drrdn_tf.cli.plot:run"]},
+                                      "drrdn-plot=drrdn_tf.cli.plot:run", "drrdn-compare=drrdn_tf.cli.compare:run"]},
 )

@@ -50,19 +50,38 @@ def record_of(results: dict, reference: Optional[dict] = None) -> dict:
     return out
 
 
+def flags_of(results: dict) -> Dict[str, np.ndarray]:
+    """{column: flags bool [n]} of a paired record ("flags": bit strings) or of an evaluation JSON written with
+    per-example flags (`python -m drrdn_tf.evaluate`, whose default keeps them: "per_example"); {} for neither."""
+    if "flags" in results:
+        return {k: decode(v) for k, v in results["flags"].items()}
+    correct = results.get("per_example", {}).get("correct", {})
+    return {k: np.asarray(v, bool) for k, v in correct.items()}
+
+
 def compare(a: dict, b: dict) -> Dict[str, dict]:
     """{column: {"a", "b" (accuracies in %), "band" (two paired standard errors, points), "a_only", "b_only"
-    (images only that model gets right)}} for the columns two paired records share, natural first, then in the
-    paper's order. Raises
-    ValueError if they were not measured on the same images with the same attacks' seed."""
+    (images only that model gets right)}} for the columns with per-example flags in both `a` and `b` (paired
+    records or evaluation JSONs, `flags_of`), natural first, then in the paper's order. Raises ValueError if
+    they were not measured on the same images with the same attack settings, or share no flagged column."""
     for key in ("dataset", "num_examples", "seed", "eps"):
-        if a[key] != b[key]:
-            raise ValueError(f"paired records of {a['model']} and {b['model']} differ in {key} ({a[key]} vs "
-                             f"{b[key]}): not the same images and attacks")
+        if a.get(key) != b.get(key):
+            raise ValueError(f"the results of {a.get('model')} and {b.get('model')} differ in {key} ({a.get(key)} "
+                             f"vs {b.get(key)}): not the same images and attacks, so they cannot be paired")
+    fa, fb = flags_of(a), flags_of(b)
+    labels = [r.get("per_example", {}).get("labels") for r in (a, b)]
+    if None not in labels and labels[0] != labels[1]:
+        raise ValueError("the two results were computed on different test labels: not the same images")
     rank = {c: i for i, c in enumerate(("natural",) + COLUMNS)}   # the paper's column order, others after
+    shared = sorted((c for c in fa if c in fb), key=lambda c: (rank.get(c, len(rank)), c))
+    if not shared:
+        raise ValueError(f"no column with per-example flags in both results (columns flagged: "
+                         f"{', '.join(fa) or 'none'} / {', '.join(fb) or 'none'}): evaluate with per-example flags "
+                         "(python -m drrdn_tf.evaluate keeps them unless --noper_example; reproduce "
+                         "--steps=paired writes paired.json)")
     out = {}
-    for col in sorted((c for c in a["flags"] if c in b["flags"]), key=lambda c: (rank.get(c, len(rank)), c)):
-        fa, fb = decode(a["flags"][col]), decode(b["flags"][col])
-        out[col] = {"a": 100 * fa.mean(), "b": 100 * fb.mean(), "band": sampling.paired_two_standard_errors(fa, fb),
-                    "a_only": int(np.sum(fa & ~fb)), "b_only": int(np.sum(fb & ~fa))}
+    for col in shared:
+        out[col] = {"a": 100 * fa[col].mean(), "b": 100 * fb[col].mean(),
+                    "band": sampling.paired_two_standard_errors(fa[col], fb[col]),
+                    "a_only": int(np.sum(fa[col] & ~fb[col])), "b_only": int(np.sum(fb[col] & ~fa[col]))}
     return out
