@@ -158,7 +158,9 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
                     output: str, per_example: bool = False, seed: int = 0, batch_size: int = 256,
                     transfer: bool = True) -> dict:
     """One preset on the method's SavedModel and the first n test images (None = all) -> `output` (JSON); the
-    paper preset with a transfer column from every other model of `models` unless `transfer` is False."""
+    paper preset with a transfer column from every other model of `models` unless `transfer` is False. The
+    autoattack preset always keeps its per-example flags (a few thousand values on its 1,000 images), so two
+    models' AutoAttack-grade accuracies can be compared image by image (`paired.compare`)."""
     import numpy as np
 
     from drrdn_tf import data, evaluation
@@ -168,7 +170,8 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
     results = evaluation.evaluate(
         models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
         models.dataset, preset=preset, batch_size=batch_size, surrogates={k: fn for k, (fn, _) in surrogates.items()},
-        seed=seed, masking_examples=budget.masking_examples, per_example=per_example, model=method,
+        seed=seed, masking_examples=budget.masking_examples, per_example=per_example or preset == "autoattack",
+        model=method,
         log=lambda m: print(m, flush=True),
         autoattack_budget=budget.autoattack_budget if preset == "autoattack" else None)
     results.update(evaluation.provenance(models.path(method), surrogates, raw.source))
@@ -410,7 +413,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("figure2_examples", 500, "Figure 2: t-SNE of the first N test images")
     flags.DEFINE_integer("batch_size", 256, "examples per attack batch")
     flags.DEFINE_integer("seed", 0, "seed of the attacks' random starts (and of t-SNE and the fine-tuning)")
-    flags.DEFINE_boolean("per_example", False, "store per-example correctness in the JSONs (large)")
+    flags.DEFINE_boolean("per_example", False, "store per-example correctness in the paper-preset JSONs too (large; "
+                         "the autoattack JSONs always have it, the paired step writes its own)")
     flags.DEFINE_boolean("tiny", False, "32 images, token attack budgets: checks the code paths in seconds")
     flags.DEFINE_list("steps", list(STEPS), f"run only these steps (of {', '.join(STEPS)}); tables.md shows all")
     flags.DEFINE_list("methods", None, "evaluate only these methods' models (default: every finished one; the "

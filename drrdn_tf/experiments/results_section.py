@@ -162,9 +162,12 @@ def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: 
                 out.append(paired_versus(label, paired_records["drrdn"], paired_records[base]))
             if "drrdn" in autoattack and base in autoattack:
                 aa = {m: {"autoattack": 100 * autoattack[m]["accuracy"]["autoattack"]} for m in ("drrdn", base)}
+                flagged = all("autoattack" in paired.flags_of(autoattack[m]) for m in ("drrdn", base))
+                bands = ({"autoattack": paired.compare(autoattack["drrdn"], autoattack[base])["autoattack"]["band"]}
+                         if flagged else None)
                 out.append(versus(label, aa["drrdn"], aa[base], ["autoattack"],
                                   min(autoattack[m]["num_examples"] for m in ("drrdn", base)),
-                                  "the `autoattack` preset (eval_autoattack.json)"))
+                                  "the `autoattack` preset (eval_autoattack.json)", bands))
     if compared:
         out.append("- One trained model per method: the bands above cover the choice of test images, not the "
                    "spread over training seeds, which we have not measured at this budget.")

@@ -75,6 +75,9 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
         assert paper["attacks"]["pgd40"]["step_size"] == 0.01 and paper["attacks"]["fgsm"]["step_size"] == 0.1
         assert aa["attacks"]["apgd_ce"]["steps"] == 2 and aa["attacks"]["square"]["n_queries"] == 4  # --tiny
         assert aa["accuracy"]["autoattack"] <= min(aa["accuracy"][k] for k in ("apgd_ce", "apgd_t", "square"))
+        # The autoattack JSON keeps every image's flags (for paired comparisons), the paper preset's does not.
+        assert sum(aa["per_example"]["correct"]["autoattack"]) == round(32 * aa["accuracy"]["autoattack"])
+        assert "per_example" not in paper
     assert not (runs / "trades" / "eval_paper.json").exists()
     # Table 4's variant: the paper preset without transfer columns.
     assert f"[10/12] ablation/{VARIANT}: table4 on 32 images" in out.stdout

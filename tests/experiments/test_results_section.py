@@ -171,6 +171,28 @@ def test_paired_records_give_the_drrdn_baseline_comparison_paired_bands(tmp_path
     assert "paired.json" not in "\n".join(results_section.section([(root, "MNIST")]))
 
 
+def test_autoattack_jsons_with_per_example_flags_are_compared_with_the_paired_band(tmp_path):
+    import numpy as np
+    root = str(tmp_path / "mnist")
+    base = np.arange(1000) < 900
+    ours = base.copy()
+    ours[900:930] = True                                    # 30 images more, none fewer: 93.0 against 90.0
+    for method, flags in (("drrdn", ours), ("madry", base)):
+        folder = _run(root, method, done=20, results_epochs=20)
+        _write(os.path.join(folder, "eval_autoattack.json"),
+               {"model": method, "dataset": "mnist", "num_examples": 1000, "eps": 0.3, "seed": 0,
+                "model_epochs": {method: 20}, "accuracy": {"natural": 0.99, "autoattack": flags.mean()},
+                "per_example": {"correct": {"autoattack": flags.astype(int).tolist()}},
+                "columns": [{"key": "natural", "label": "Natural"}, {"key": "autoattack", "label": "AutoAttack"}],
+                "attacks": {"apgd_ce": {"steps": 100}, "apgd_t": {"steps": 100, "n_target_classes": 9},
+                            "square": {"n_queries": 5000}}})
+    text = "\n".join(results_section.section([(root, "MNIST")]))
+    band = 200 * (0.03 - 0.03 ** 2) ** 0.5 / 1000 ** 0.5
+    # Unpaired, +3.00 would sit inside ±2.49; the paired band is ±1.08.
+    assert (f"(the `autoattack` preset (eval_autoattack.json); points, ± two standard errors of the paired "
+            f"differences over 1,000 images): autoattack +3.00 ±{band:.2f}: above Madry") in text
+
+
 def test_our_madry_level_with_the_papers_says_the_budget_does_not_explain_drrdns_gap(tmp_path):
     from drrdn_tf.experiments import paper_numbers
     root = str(tmp_path / "mnist")
