@@ -33,6 +33,24 @@ def split_cpu(n: int) -> None:
                          "do it first thing in the process") from None
 
 
+def set_cpu_threads(intra_op: int = 0, inter_op: int = 0) -> None:
+    """Threads TensorFlow uses on the CPU: `intra_op` per op (a convolution's threads), `inter_op` for ops run
+    side by side; 0 keeps TensorFlow's default (one per core). One thread per op lets two runs share a 2-core
+    machine with more images a second between them than one run with both cores (`docs/design_notes.md`).
+    Must run before TensorFlow runs its first op."""
+    for name, n in (("intra_op", intra_op), ("inter_op", inter_op)):
+        if n < 0:
+            raise ValueError(f"--{name}_threads must be >= 0 (0: TensorFlow's default), got {n}")
+    try:
+        if intra_op:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        if inter_op:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError as e:
+        raise ValueError(f"cannot set TensorFlow's CPU threads after it has started ({e}); do it first thing in "
+                         "the process") from None
+
+
 def make_strategy(name: str = "default", devices: Optional[Sequence[str]] = None) -> tf.distribute.Strategy:
     """The strategy called `name`; raises ValueError for an unknown name or a missing/malformed TF_CONFIG."""
     if name == "default":

@@ -149,6 +149,7 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
         (["--alignment=sideways"], ["alignment"]),
         (["--ce_adv_weight=2"], ["ce_adv_weight"]),
         (["--discriminator_steps=0"], ["discriminator_steps"]),
+        (["--intra_op_threads=-1", f"--output_dir={out}3"], ["--intra_op_threads must be >= 0"]),
     ]
 
     def run(args):  # each case is a fresh process, most of whose time is importing TensorFlow: two at a time
