@@ -159,7 +159,10 @@ def differences(status: Dict[str, dict], paper_evals: Dict[str, dict], dataset: 
             out.append(versus(label, ours["drrdn"], ours[base], shared, min(sizes["drrdn"], sizes[base]), source))
             compared = True
             if "drrdn" in paired_records and base in paired_records:
-                out.append(paired_versus(label, paired_records["drrdn"], paired_records[base]))
+                try:
+                    out.append(paired_versus(label, paired_records["drrdn"], paired_records[base]))
+                except ValueError as e:   # records of other images or attack settings: say why there is no line
+                    out.append(f"- DRRDN against {label}, paired: not compared ({e}).")
             if "drrdn" in autoattack and base in autoattack:
                 aa = {m: {"autoattack": 100 * autoattack[m]["accuracy"]["autoattack"]} for m in ("drrdn", base)}
                 flagged = all("autoattack" in paired.flags_of(autoattack[m]) for m in ("drrdn", base))

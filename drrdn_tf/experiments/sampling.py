@@ -20,8 +20,8 @@ def paired_two_standard_errors(a, b) -> float:
     """Two standard errors, in points, of the difference of two accuracies measured on the same images, from the
     per-example flags a, b (bool [n], True = correct): the standard error of the mean of the per-image
     differences a_i - b_i, so only the images on which the two models disagree add to it (McNemar's setting).
-    Never larger than `two_standard_errors` of the same accuracies, and much smaller when the models fail on
-    mostly the same images."""
+    Smaller than `two_standard_errors` of the same accuracies when the two models tend to fail on the same
+    images (as two robust models do), and much smaller when they fail on mostly the same ones."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError(f"need two flag vectors [n] of one length n >= 2, got shapes {a.shape} and {b.shape}")

@@ -166,6 +166,11 @@ def test_paired_records_give_the_drrdn_baseline_comparison_paired_bands(tmp_path
             f"every image's result kept; points, ± two standard errors of the paired differences over 10,000 "
             f"images): pgd40 +0.40 ±{band:.2f}: above Madry beyond sampling noise in pgd40. Images only DRRDN / "
             "only Madry gets right: pgd40 40 / 0.") in text
+    # Records of other images are not paired, and the line says why.
+    record = json.load(open(os.path.join(root, "madry", "paired.json")))
+    _write(os.path.join(root, "madry", "paired.json"), {**record, "num_examples": 1000})
+    assert ("- DRRDN against Madry, paired: not compared (the results of drrdn and madry differ in num_examples "
+            "(10000 vs 1000)") in "\n".join(results_section.section([(root, "MNIST")]))
     # A stale record (of an earlier model) is not used.
     _write(os.path.join(root, "madry", "paired.json"), {"model_epochs": {"madry": 10}, "flags": {}})
     assert "paired.json" not in "\n".join(results_section.section([(root, "MNIST")]))
