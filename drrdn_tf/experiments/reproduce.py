@@ -196,7 +196,10 @@ def evaluate_paired(models: Models, method: str, raw, n: Optional[int], output: 
         models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
         models.dataset, preset="paper", batch_size=batch_size, seed=seed, masking=False, per_example=True,
         model=method, log=lambda m: print(m, flush=True), columns=list(paired.COLUMNS))
-    record = paired.record_of(results, read_if_exists(os.path.join(models.folders[method], PAPER_JSON)))
+    reference = read_if_exists(os.path.join(models.folders[method], PAPER_JSON))
+    if not of_current_models(reference, {method: trained_epochs(models.folders[method])}):
+        reference = None   # an earlier model's evaluation is nothing to reproduce
+    record = paired.record_of(results, reference)
     record.update(evaluation.provenance(models.path(method), {}, raw.source))
     record["produced_by"] = "python -m drrdn_tf.experiments.reproduce --steps=paired"
     write_json(output, record)
@@ -290,7 +293,8 @@ def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:
 def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dict[str, str],
          steps_to_run) -> List[Step]:
     """The steps among `steps_to_run`, in STEPS' order: both presets and the paired record of every method
-    folder, the paper preset of every Table 4 variant, then the analyses if both of `pair` have their whole model (else a note says why not)."""
+    folder, the paper preset of every Table 4 variant, then the analyses if both of `pair` have their whole
+    model (else a note says why not)."""
     steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in MODEL_STEPS if p in steps_to_run]
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
