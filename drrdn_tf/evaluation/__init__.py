@@ -33,7 +33,8 @@ each with a tolerance (default 2 percentage points, on the same examples). Viola
 Layout: `settings` (presets, the data sets' attack settings, budgets), `models` (SavedModel loading, checked
 against a data set; surrogates' column names; provenance), `runner` (`Runner`: batched, padded, seeded attack
 runs with eps-ball checks), `protocol` (`evaluate`, `add_transfer`), `masking` (`masking_report`, one function per check),
-`report` (`format_table`).
+`report` (`format_table`), `progress` (`SavedColumns`: an interrupted evaluation resumes after its last
+finished column).
 """
 
 from drrdn_tf.evaluation.masking import masking_report, warnings_of

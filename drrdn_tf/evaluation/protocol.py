@@ -14,10 +14,12 @@ import time
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
+import tensorflow as tf
 
 from drrdn_tf import attacks
 from drrdn_tf.datasets import AttackSettings
 from drrdn_tf.evaluation.masking import check_whitebox_not_weaker_than_transfer, masking_report, warnings_of
+from drrdn_tf.evaluation.progress import PROBE, SavedColumns, fingerprint
 from drrdn_tf.evaluation.runner import Runner, accuracy
 from drrdn_tf.evaluation.settings import PRESETS, autoattack_budget_with, settings_for, transfer_settings
 
@@ -122,9 +124,16 @@ def run_natural(runner: Runner, record: Record) -> np.ndarray:
     return natural
 
 
-def run_column(runner: Runner, record: Record, col: Column, indices: np.ndarray, eps: float) -> np.ndarray:
+def run_column(runner: Runner, record: Record, col: Column, indices: np.ndarray, eps: float,
+               saved: Optional[SavedColumns] = None) -> np.ndarray:
     """Builds and runs one column's attack on the examples `indices` and records it; returns its flags bool
-    [N] (False outside `indices`). Every x' is checked against the eps-ball of radius `eps`."""
+    [N] (False outside `indices`). Every x' is checked against the eps-ball of radius `eps`. A column that
+    `saved` holds is taken from it instead of rerun (the same flags: see `progress`); each newly run column is
+    saved there."""
+    done = saved.get(col.key) if saved is not None else None
+    if done is not None:
+        record.add(col.key, *done)
+        return done[1]
     attack = col.make()
     extra: dict = {}
     t = time.time()
@@ -134,26 +143,31 @@ def run_column(runner: Runner, record: Record, col: Column, indices: np.ndarray,
     if col.surrogate is not None:
         config["surrogate"] = col.surrogate
     record.add(col.key, col.label, correct, config, seconds)
+    if saved is not None:
+        saved.save(record)
     return correct
 
 
-def run_independent(runner: Runner, record: Record, cols: List[Column], attacked: np.ndarray, eps: float) -> None:
+def run_independent(runner: Runner, record: Record, cols: List[Column], attacked: np.ndarray, eps: float,
+                    saved: Optional[SavedColumns] = None) -> None:
     """The paper, quick and transfer columns: each attack on the same examples `attacked` (the naturally
     correct ones), independently of the others."""
     for col in cols:
-        run_column(runner, record, col, attacked, eps)
+        run_column(runner, record, col, attacked, eps, saved)
 
 
 def run_autoattack_chain(runner: Runner, record: Record, cols: List[Column], natural: np.ndarray,
-                         eps: float) -> List[dict]:
+                         eps: float, saved: Optional[SavedColumns] = None) -> List[dict]:
     """The autoattack chain: each attack only sees the examples all previous ones failed on, so the recorded
     flags are cumulative (the worst case so far, never above the previous column's), and a final "autoattack"
-    column holds the worst case of all. Returns the stages' bookkeeping (examples attacked, robust after)."""
+    column holds the worst case of all. Returns the stages' bookkeeping (examples attacked, robust after).
+    A column resumed from `saved` may hold its raw or its cumulative flags: ANDed with `robust`, both give the
+    same worst case."""
     robust = natural.copy()
     stages = []
     for col in cols:
         still = np.flatnonzero(robust)
-        c = run_column(runner, record, col, still, eps)
+        c = run_column(runner, record, col, still, eps, saved)
         robust = robust & c  # c is False outside `still`
         record.correct[col.key] = robust.copy()  # cumulative: the worst case so far
         record.configs[col.key]["cumulative"] = True
@@ -177,6 +191,14 @@ def assemble_results(record: Record, model: str, dataset: str, preset: str, eps:
     }
 
 
+def probes(runner: Runner, surrogates: Optional[Dict[str, Callable]]) -> Dict[str, np.ndarray]:
+    """The logits float [<= PROBE, num_classes] of the first examples under the model ("model") and each
+    surrogate (its name): what tells a progress file's models from others (`progress.SavedColumns.resume`)."""
+    x = runner.images[:PROBE]
+    return {"model": runner.logits(x), **{f"surrogate:{name}": np.asarray(fn(tf.constant(x)))
+                                          for name, fn in (surrogates or {}).items()}}
+
+
 # --------------------------------------------------------------------------- the protocol
 
 def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset: str, preset: str = "paper",
@@ -184,7 +206,8 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
              eps: Optional[float] = None, masking: bool = True, masking_examples: int = 200,
              masking_tolerance: float = 0.02, per_example: bool = True, progress: bool = True,
              model: str = "model", log: Callable[[str], None] = print,
-             autoattack_budget: Optional[dict] = None, columns: Optional[List[str]] = None) -> dict:
+             autoattack_budget: Optional[dict] = None, columns: Optional[List[str]] = None,
+             progress_file: Optional[str] = None) -> dict:
     """Runs one preset and returns the results dict (accuracies as fractions in [0, 1]).
 
     Args:
@@ -200,6 +223,9 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
       columns: keys of the paper or quick preset's columns to run (default: all of them); each is exactly the
         column the whole preset computes (same seeds, same examples attacked), e.g. ["pgd40"] to redo one
         column with per-example flags. The natural column always runs.
+      progress_file: a JSON file where each finished column is saved (`progress.SavedColumns`), so that
+        rerunning the same evaluation after an interruption resumes after the last finished column; removed
+        once the evaluation is complete. None: nothing saved.
 
     Raises ValueError for an unknown preset, data set or column, a negative eps or no examples.
     """
@@ -219,17 +245,24 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
         raise ValueError("no examples to evaluate")
     t_start = time.time()
     runner = Runner(model_fn, images, labels, batch_size, seed=seed, progress=progress, log=log)
+    budget = autoattack_budget_with(autoattack_budget) if preset == "autoattack" else None
+    cols = (autoattack_columns(model_fn, s, eps, seed, budget) if preset == "autoattack"
+            else chosen(PRESET_COLUMNS[preset](model_fn, s, eps, seed), columns, preset))
+    transfers = transfer_columns(dict(surrogates or {}), preset, s, eps, seed)
+    saved = SavedColumns(progress_file, {
+        "model": model, "dataset": dataset, "preset": preset, "eps": eps, "seed": seed, "batch_size": runner.batch_size,
+        "columns": [c.key for c in cols + transfers], "autoattack_budget": budget,
+        "examples": fingerprint(images, labels)}, log)
     record = Record()
     natural = run_natural(runner, record)
+    saved.resume(natural, probes(runner, surrogates))
     attacked = np.flatnonzero(natural)  # only naturally correct examples are attacked
     stages = None
     if preset == "autoattack":
-        cols = autoattack_columns(model_fn, s, eps, seed, autoattack_budget_with(autoattack_budget))
-        stages = run_autoattack_chain(runner, record, cols, natural, eps)
+        stages = run_autoattack_chain(runner, record, cols, natural, eps, saved)
     else:
-        run_independent(runner, record, chosen(PRESET_COLUMNS[preset](model_fn, s, eps, seed), columns, preset),
-                        attacked, eps)
-    run_independent(runner, record, transfer_columns(dict(surrogates or {}), preset, s, eps, seed), attacked, eps)
+        run_independent(runner, record, cols, attacked, eps, saved)
+    run_independent(runner, record, transfers, attacked, eps, saved)
 
     results = assemble_results(record, model, dataset, preset, eps, seed)
     if stages is not None:
@@ -243,17 +276,19 @@ def evaluate(model_fn: Callable, images: np.ndarray, labels: np.ndarray, dataset
         results["per_example"] = {"labels": labels.tolist(),
                                   "correct": {k: record.correct[k].astype(int).tolist() for k in record.order}}
     record.seconds["total"] = round(time.time() - t_start, 2)
+    saved.finish()
     return results
 
 
 def add_transfer(results: dict, model_fn: Callable, images: np.ndarray, labels: np.ndarray,
                  surrogates: Dict[str, Callable], batch_size: int = 256, progress: bool = True,
-                 log: Callable[[str], None] = print) -> dict:
+                 log: Callable[[str], None] = print, progress_file: Optional[str] = None) -> dict:
     """Adds a transfer column per surrogate to `results` (what `evaluate` returned for `model_fn` on these
     `images` float32 [N, H, W, C] in [0, 1] and `labels` int [N]) without rerunning its other columns: for a
     surrogate model that did not exist when the model was evaluated. The new columns are what `evaluate` would
     have computed (same preset, eps and seed; only naturally correct examples attacked), and the masking
     report's whitebox_not_weaker_than_transfer check gains an entry per new column. Returns a new dict.
+    `progress_file` as in `evaluate`: finished columns are saved there and taken from it on a rerun.
 
     Raises ValueError if the examples are not the evaluated ones (count or natural accuracy differ) or a
     surrogate's column is already there.
@@ -275,7 +310,12 @@ def add_transfer(results: dict, model_fn: Callable, images: np.ndarray, labels: 
         raise ValueError(f"natural accuracy {accuracy(natural):.4f} here against {results['accuracy']['natural']:.4f} "
                          "in the results: not the model or the examples that were evaluated")
     cols = transfer_columns(surrogates, results["preset"], s, results["eps"], results["seed"])
-    run_independent(runner, record, cols, np.flatnonzero(natural), results["eps"])
+    saved = SavedColumns(progress_file, {
+        "model": results["model"], "dataset": results["dataset"], "preset": results["preset"], "eps": results["eps"],
+        "seed": results["seed"], "batch_size": runner.batch_size, "columns": [c.key for c in cols],
+        "added_transfer": True, "examples": fingerprint(images, labels)}, log)
+    saved.resume(natural, probes(runner, surrogates))
+    run_independent(runner, record, cols, np.flatnonzero(natural), results["eps"], saved)
     new = [k for k in record.order if k != "natural"]
     out = {**results, "accuracy": {**results["accuracy"], **{k: accuracy(record.correct[k]) for k in new}},
            "attacks": {**results["attacks"], **{k: record.configs[k] for k in new}},
@@ -291,4 +331,5 @@ def add_transfer(results: dict, model_fn: Callable, images: np.ndarray, labels: 
     if "per_example" in results:
         out["per_example"] = {**results["per_example"], "correct": {
             **results["per_example"]["correct"], **{k: record.correct[k].astype(int).tolist() for k in new}}}
+    saved.finish()
     return out

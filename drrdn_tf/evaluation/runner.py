@@ -70,15 +70,20 @@ class Runner:
             padded = np.concatenate([real, np.repeat(real[-1:], self.padded_size(len(real)) - len(real))])
             yield b, real, padded
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Predicted classes int [n] for images float32 [n, H, W, C], in padded batches."""
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """The model's logits float32 [n, num_classes] for images float32 [n, H, W, C] (n >= 1), in padded
+        batches."""
         out = []
         for start in range(0, len(images), self.batch_size):
             x = images[start:start + self.batch_size]
             n = len(x)
             x = np.concatenate([x, np.repeat(x[-1:], self.padded_size(n) - n, axis=0)])
-            out.append(np.argmax(self._logits(tf.constant(x)).numpy()[:n], -1))
-        return np.concatenate(out) if out else np.zeros([0], np.int64)
+            out.append(self._logits(tf.constant(x)).numpy()[:n])
+        return np.concatenate(out)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Predicted classes int [n] for images float32 [n, H, W, C], in padded batches."""
+        return np.argmax(self.logits(images), -1) if len(images) else np.zeros([0], np.int64)
 
     def natural(self) -> np.ndarray:
         """bool [N]: classified correctly at x."""
