@@ -37,6 +37,8 @@ flags.DEFINE_integer("masking_examples", 200, "examples used by the masking chec
 flags.DEFINE_float("masking_tolerance", 0.02, "tolerance of the masking checks (fraction of examples)")
 flags.DEFINE_boolean("per_example", True, "store per-example correctness in the JSON")
 flags.DEFINE_boolean("progress", True, "show progress bars")
+flags.DEFINE_boolean("resume", True, "save each finished attack column to <output>.progress.json, so that rerunning "
+                     "the same command after an interruption continues after the last finished column")
 
 
 def check_flags() -> None:
@@ -100,7 +102,7 @@ def main(argv) -> None:
         surrogates={k: fn for k, (fn, _) in surrogates.items()}, seed=FLAGS.seed, masking=FLAGS.masking,
         masking_examples=FLAGS.masking_examples, masking_tolerance=FLAGS.masking_tolerance,
         per_example=FLAGS.per_example, progress=FLAGS.progress, model=name,
-        log=lambda m: print(m, flush=True))
+        log=lambda m: print(m, flush=True), progress_file=output + ".progress.json" if FLAGS.resume else None)
     results.update(evaluation.provenance(FLAGS.model, surrogates, raw.source))
     write_json(output, results)
     print(evaluation.format_table(results), flush=True)

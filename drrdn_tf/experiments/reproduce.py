@@ -25,6 +25,8 @@
      from the JSONs.
 Resumable: an output that exists is kept (delete it to recompute), so rerunning the command after an
 interruption continues with the first missing one; a rerun with everything in place only rewrites tables.md.
+Within an evaluation, each finished attack column is saved to `<output>.progress.json` (`evaluation.progress`),
+so an interrupted one resumes after its last finished column.
 A kept paper-preset JSON that lacks the transfer column of a model finished since gets that column added
 (`evaluation.add_transfer`), not the whole preset rerun.
 An output whose models have trained further since it was computed (each output records the epochs of every
@@ -54,6 +56,7 @@ from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, re
 __all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Budget", "TINY", "FULL", "STEPS"]
 
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
+PROGRESS = ".progress.json"   # <output> + PROGRESS: an unfinished evaluation's finished columns
 #: Every step, in the order they run: the two evaluation presets and the paired record of each model, the
 #: paper preset (no transfer) of each Table 4 variant, then the two analyses.
 STEPS = ("paper", "autoattack", "paired", "table4", "figure2", "table3")
@@ -173,7 +176,8 @@ def evaluate_method(models: Models, method: str, preset: str, raw, n: Optional[i
         seed=seed, masking_examples=budget.masking_examples, per_example=per_example or preset == "autoattack",
         model=method,
         log=lambda m: print(m, flush=True),
-        autoattack_budget=budget.autoattack_budget if preset == "autoattack" else None)
+        autoattack_budget=budget.autoattack_budget if preset == "autoattack" else None,
+        progress_file=output + PROGRESS)
     results.update(evaluation.provenance(models.path(method), surrogates, raw.source))
     results["examples"] = "the first num_examples images of the test split"
     results["produced_by"] = "python -m drrdn_tf.experiments.reproduce"
@@ -195,7 +199,7 @@ def evaluate_paired(models: Models, method: str, raw, n: Optional[int], output: 
     results = evaluation.evaluate(
         models.fn(method), data.to_float(raw.test.images[:n]), raw.test.labels[:n].astype(np.int32),
         models.dataset, preset="paper", batch_size=batch_size, seed=seed, masking=False, per_example=True,
-        model=method, log=lambda m: print(m, flush=True), columns=list(paired.COLUMNS))
+        model=method, log=lambda m: print(m, flush=True), columns=list(paired.COLUMNS), progress_file=output + PROGRESS)
     reference = read_if_exists(os.path.join(models.folders[method], PAPER_JSON))
     if not of_current_models(reference, {method: trained_epochs(models.folders[method])}):
         reference = None   # an earlier model's evaluation is nothing to reproduce
@@ -224,7 +228,7 @@ def add_transfer_columns(models: Models, method: str, sources: List[str], raw, o
     results = evaluation.add_transfer(results, models.fn(method), data.to_float(raw.test.images[:n]),
                                       raw.test.labels[:n].astype(np.int32),
                                       {names[m]: models.fn(m) for m in sources}, batch_size=batch_size,
-                                      log=lambda m: print(m, flush=True))
+                                      log=lambda m: print(m, flush=True), progress_file=output + PROGRESS)
     results["surrogates"] = {**results.get("surrogates", {}),
                              **{names[m]: recorded_path(models.path(m)) for m in sources}}
     results["surrogate_epochs"] = {**results.get("surrogate_epochs", {}),

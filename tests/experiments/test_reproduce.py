@@ -55,6 +55,7 @@ def _json(path):
 def test_every_model_is_evaluated_with_both_presets(reproduced):
     root, out = reproduced
     runs = root / "runs"
+    assert not list(runs.rglob("*.progress.json")), "an evaluation's progress file left behind"
     for i, method in enumerate(TRAINED):
         assert f"[{3 * i + 1}/12] {method}: paper preset on 32 images" in out.stdout
         assert f"[{3 * i + 2}/12] {method}: autoattack on 32 images" in out.stdout
