@@ -4,6 +4,7 @@ each trained and exported once per test session (the tests only read them)."""
 import functools
 
 import keras
+import pytest
 
 import drrdn_tf
 from drrdn_tf import data
@@ -38,3 +39,23 @@ def exported(name: str, tmp_path_factory):
 def keras_fn(m):
     """The Keras model as a model_fn: images -> logits, inference mode."""
     return lambda x: m(x, training=False)
+
+
+# Fixtures shared by the evaluation tests (a test module imports the ones it uses).
+
+@pytest.fixture(scope="module")
+def model():
+    """The model under test: MODELS["model"], trained."""
+    return trained(*MODELS["model"])
+
+
+@pytest.fixture(scope="module")
+def surrogate():
+    """The transfer columns' surrogate: MODELS["surrogate"], trained."""
+    return trained(*MODELS["surrogate"])
+
+
+@pytest.fixture(scope="module")
+def test_slice(demo):
+    """(images float32 [64, 28, 28, 1] in [0, 1], labels int [64]): the first demo test images."""
+    return demo[2][:64], demo[3][:64]

@@ -10,25 +10,9 @@ import pytest
 from drrdn_tf import evaluation
 from drrdn_tf.evaluation import progress, runner
 
-import evaluation_models
-from evaluation_models import keras_fn
+from evaluation_models import keras_fn, model, surrogate, test_slice  # noqa: F401 (fixtures)
 
 QUIET = dict(progress=False, batch_size=32)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return evaluation_models.trained(*evaluation_models.MODELS["model"])
-
-
-@pytest.fixture(scope="module")
-def surrogate():
-    return evaluation_models.trained(*evaluation_models.MODELS["surrogate"])
-
-
-@pytest.fixture(scope="module")
-def test_slice(demo):
-    return demo[2][:64], demo[3][:64]
 
 
 def interrupted_after(monkeypatch, runs: int):

@@ -6,23 +6,7 @@ import pytest
 
 from drrdn_tf import evaluation
 
-import evaluation_models
-from evaluation_models import keras_fn
-
-
-@pytest.fixture(scope="module")
-def model():
-    return evaluation_models.trained(*evaluation_models.MODELS["model"])
-
-
-@pytest.fixture(scope="module")
-def surrogate():
-    return evaluation_models.trained(*evaluation_models.MODELS["surrogate"])
-
-
-@pytest.fixture(scope="module")
-def test_slice(demo):
-    return demo[2][:64], demo[3][:64]
+from evaluation_models import keras_fn, model, surrogate, test_slice  # noqa: F401 (fixtures)
 
 
 def test_dataset_settings_are_the_papers():
