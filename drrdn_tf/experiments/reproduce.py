@@ -16,7 +16,9 @@
      CW-40 columns, rerun exactly (`paired.py`) -> `<method>/paired.json`, from which the reports compare two
      models image by image (paired bands, much narrower than the unpaired ones).
   2. Table 4's variants (`ablation.py`: `<runs>/ablation/{drrdn,drrdn-mi,drrdn-rec}`, those with a
-     `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`.
+     `savedmodel/`): the paper preset without transfer -> `<variant>/eval_paper.json`. Then, of these and the
+     default DRRDN (their whole models), a fresh MINE's estimate of I(z_s; z_i) (`mutual_information.py`:
+     did the MI term do what it is for?) -> `<runs>/ablation/mutual_information.json` (+ .md).
   3. With the whole DRRDN and Standard models (model.keras or a finished checkpoint): Figure 2 (`figure2.py`)
      -> `figure2.png` (+ .json) and Table 3 (`table3.py`) -> `table3.json` (+ .md); skipped with a note
      otherwise. The DRRDN is Table 4's full variant where it exists (its r is trained), else `<runs>/drrdn`
@@ -48,7 +50,7 @@ from typing import Callable, Dict, List, Optional
 from absl import flags
 
 from drrdn_tf.cli.common import fail, run_app
-from drrdn_tf.experiments import ablation, paired
+from drrdn_tf.experiments import ablation, mutual_information, paired
 from drrdn_tf.evaluation.settings import TINY_AUTOATTACK_BUDGET
 from drrdn_tf.experiments.representations import has_model
 from drrdn_tf.experiments.reproduce_tables import METHODS, of_current_models, read_if_exists, tables_markdown
@@ -58,8 +60,9 @@ __all__ = ["reproduce", "plan", "Step", "method_folders", "tables_markdown", "Bu
 PAPER_JSON, AUTOATTACK_JSON = "eval_paper.json", "eval_autoattack.json"
 PROGRESS = ".progress.json"   # <output> + PROGRESS: an unfinished evaluation's finished columns
 #: Every step, in the order they run: the two evaluation presets and the paired record of each model, the
-#: paper preset (no transfer) of each Table 4 variant, then the two analyses.
-STEPS = ("paper", "autoattack", "paired", "table4", "figure2", "table3")
+#: paper preset (no transfer) of each Table 4 variant and the variants' mutual-information estimate, then the two
+#: analyses.
+STEPS = ("paper", "autoattack", "paired", "table4", "mutual_information", "figure2", "table3")
 MODEL_STEPS = ("paper", "autoattack", "paired")   # the steps run on every method folder
 
 
@@ -67,7 +70,9 @@ MODEL_STEPS = ("paper", "autoattack", "paired")   # the steps run on every metho
 class Budget:
     """How much each step runs: test images per preset (None = the whole test split), the autoattack preset's
     budget (None = AutoAttack's standard one), the masking checks' examples, and Figure 2's and Table 3's sizes
-    (PGD steps of their white-box attack, test images, fine-tuning images and epochs)."""
+    (PGD steps of their white-box attack, test images, fine-tuning images and epochs), and the mutual-information
+    estimate's (training images of its statistics networks, None = all but the runs' validation images; how
+    many networks per model; their steps; it is scored on num_examples test images)."""
 
     num_examples: Optional[int] = None
     autoattack_examples: int = 1000
@@ -78,13 +83,16 @@ class Budget:
     table3_examples: Optional[int] = None
     finetune_examples: int = 10000
     finetune_epochs: int = 5
+    mi_train_examples: Optional[int] = None
+    mi_seeds: int = 3
+    mi_steps: int = 3000
 
 
 FULL = Budget()
 #: --tiny: every step on a handful of images with token budgets (tests; checks the code paths only).
 TINY = Budget(num_examples=32, autoattack_examples=32, autoattack_budget=TINY_AUTOATTACK_BUDGET,
               masking_examples=16, figure2_examples=20, analysis_steps=1, table3_examples=32,
-              finetune_examples=256, finetune_epochs=1)
+              finetune_examples=256, finetune_epochs=1, mi_train_examples=1024, mi_seeds=1, mi_steps=10)
 
 
 def unfinished(folder: str) -> Optional[str]:
@@ -288,6 +296,8 @@ def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:
         output, record = os.path.join(runs, "figure2.png"), os.path.join(runs, "figure2.json")
     elif what == "table3":
         output = record = os.path.join(runs, "table3.json")
+    elif what == "mutual_information":
+        output = record = os.path.join(runs, ablation.FOLDER, mutual_information.JSON)
     else:
         output = record = os.path.join(next(iter(sources.values())), {
             "autoattack": AUTOATTACK_JSON, "paired": paired.PAIRED_JSON}.get(what, PAPER_JSON))
@@ -302,6 +312,10 @@ def plan(runs: str, folders: Dict[str, str], variants: Dict[str, str], pair: Dic
     steps = [make_step(runs, m, p, {m: f}) for m, f in folders.items() for p in MODEL_STEPS if p in steps_to_run]
     if "table4" in steps_to_run:
         steps += [make_step(runs, f"{ablation.FOLDER}/{v}", "table4", {v: f}) for v, f in variants.items()]
+    if "mutual_information" in steps_to_run and variants:
+        whole = {n: f for n, f in {"default": os.path.join(runs, "drrdn"), **variants}.items() if has_model(f)}
+        if whole:
+            steps.append(make_step(runs, ablation.FOLDER, "mutual_information", whole))
     analyses = [a for a in ("figure2", "table3") if a in steps_to_run]
     waiting = [f"{f} ({why})" for f, why in ((f, unfinished(f)) for f in pair.values()) if why]
     if analyses and waiting:
@@ -349,11 +363,11 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
     models, variant_models, raw = Models(folders, dataset), Models(variants, dataset), None
     if todo or extend:
         raw = data.load_raw(dataset, data_dir, download=False)
-        for step in todo:  # every model checked against the data set before the first long step
-            if step.who != "analyses":
+        for step in todo:  # every SavedModel checked against the data set before the first long step
+            if step.who != "analyses" and step.what != "mutual_information":
                 (variant_models if step.what == "table4" else models).fn(step.model)
     sizes = {"paper": budget.num_examples, "autoattack": budget.autoattack_examples, "paired": budget.num_examples,
-             "table4": budget.num_examples,
+             "table4": budget.num_examples, "mutual_information": budget.num_examples,
              "figure2": budget.figure2_examples, "table3": budget.table3_examples}
     for i, step in enumerate(steps, 1):
         out = step.output
@@ -373,6 +387,9 @@ def reproduce(runs: str, dataset: str, data_dir: Optional[str] = None, budget: B
             run_analysis(step.what, pair, dataset, raw, n, budget, out, seed)
         elif step.what == "paired":
             evaluate_paired(models, step.who, raw, n, out, seed, batch_size)
+        elif step.what == "mutual_information":
+            mutual_information.write(step.sources, dataset, raw, out, train_examples=budget.mi_train_examples,
+                                     test_examples=n, seeds=budget.mi_seeds, steps=budget.mi_steps)
         elif step.what == "table4":  # the paper preset without transfer columns (Table 4 reads PGD-40/100)
             evaluate_method(variant_models, step.model, "paper", raw, n, budget, out, per_example, seed,
                             batch_size, transfer=False)

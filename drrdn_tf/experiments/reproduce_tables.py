@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Tuple
 
-from drrdn_tf.experiments import ablation, paper_numbers
+from drrdn_tf.experiments import ablation, mutual_information, paper_numbers
 
 #: The paper's rows (and transfer columns): run-folder name, label.
 METHODS = (("standard", "Standard"), ("madry", "Madry"), ("trades", "TRADES"), ("drrdn", "DRRDN"))
@@ -161,25 +161,42 @@ def table3_lines(result: dict, dataset: str) -> List[str]:
 
 def table4_lines(runs: str, dataset: str) -> List[str]:
     """Table 4 (the ablation): natural, PGD-40 and PGD-100 of the default DRRDN (neither MI nor REC) and of each
-    variant under `<runs>/ablation/` with an eval_paper.json, beside the paper's; [] when no variant has one."""
+    variant under `<runs>/ablation/` with an eval_paper.json, beside the paper's, and where
+    `<runs>/ablation/mutual_information.json` is there, each model's fresh-MINE estimate of I(z_s; z_i); []
+    when no variant has an eval_paper.json."""
     rows = [(label, read_if_exists(os.path.join(runs, ablation.FOLDER, v, _FILES["paper"])), v)
             for v, (label, _) in ablation.VARIANTS.items()]
     if not any(r for _, r, _ in rows):
         return []
-    rows.insert(0, ("DRRDN default (neither MI nor REC)", read_if_exists(os.path.join(runs, "drrdn", _FILES["paper"])), None))
+    rows.insert(0, ("DRRDN default (neither MI nor REC)", read_if_exists(os.path.join(runs, "drrdn", _FILES["paper"])),
+                    "default"))
     paper = paper_numbers.table4(dataset) or {}
+    mi = read_if_exists(os.path.join(runs, ablation.FOLDER, mutual_information.JSON))
+    estimates = {r["name"]: r for r in (mi or {}).get("models", [])}
     found = {label: r for label, r, _ in rows if r}
     first = next(iter(found.values()))
     out = [f"Accuracy (%) on {_examples(found, dataset)}, L_inf eps = {first['eps']:g}, white-box PGD-40/100 "
            f"({_attack(first['attacks']['pgd40'])}, preset `paper`). The variants start from the default DRRDN "
            "and turn the mutual-information term (lambda_mi, Eq. 9) and the reconstruction term (lambda_rec, "
            "Eq. 10) on at the paper's weight of 0.1 (`drrdn_tf/experiments/ablation.py`)"
-           + (": each cell **ours / paper**." if paper else "."), "",
-           "| Model | Natural | PGD40 | PGD100 |", "|---|---|---|---|"]
+           + (": each cell **ours / paper**." if paper else ".")]
+    if mi:
+        seeds = len(next(iter(estimates.values()))["estimates"]) if estimates else 0
+        out[0] += (f" Last column: I(z_s; z_i) in nats, estimated after training by a fresh MINE statistics network"
+                   f" per model (mean over {seeds} initialisations, range in brackets; trained on "
+                   f"{mi['train_examples']:,} training images' representations, scored on {mi['test_examples']:,} "
+                   f"test images': `{ablation.FOLDER}/{mutual_information.JSON}`, "
+                   "`drrdn_tf/experiments/mutual_information.py`); not a paper column.")
+    header = ["Model", "Natural", "PGD40", "PGD100"] + (["I(z_s; z_i), nats"] if mi else [])
+    out += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, r, v in rows:
         cells = [_pct(r["accuracy"].get(k)) if r else "–" for k in ("natural", "pgd40", "pgd100")]
         if v in paper:
             cells[1:] = [f"{c} / {paper[v][k]:.2f}" for c, k in zip(cells[1:], ("pgd40", "pgd100"))]
+        if mi:
+            e = estimates.get(v)
+            cells.append("–" if e is None else f"{e['estimate']:.2f}" + (
+                f" ({min(e['estimates']):.2f}-{max(e['estimates']):.2f})" if len(e["estimates"]) > 1 else ""))
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     return out
 

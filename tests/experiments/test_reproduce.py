@@ -2,6 +2,7 @@
 its answers to bad input, and `tables_markdown` on hand-made JSONs."""
 
 import json
+import math
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -57,8 +58,8 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
     runs = root / "runs"
     assert not list(runs.rglob("*.progress.json")), "an evaluation's progress file left behind"
     for i, method in enumerate(TRAINED):
-        assert f"[{3 * i + 1}/12] {method}: paper preset on 32 images" in out.stdout
-        assert f"[{3 * i + 2}/12] {method}: autoattack on 32 images" in out.stdout
+        assert f"[{3 * i + 1}/13] {method}: paper preset on 32 images" in out.stdout
+        assert f"[{3 * i + 2}/13] {method}: autoattack on 32 images" in out.stdout
         paper, aa = _json(runs / method / "eval_paper.json"), _json(runs / method / "eval_autoattack.json")
         for r, preset in ((paper, "paper"), (aa, "autoattack")):
             acc = r["accuracy"]
@@ -81,10 +82,17 @@ def test_every_model_is_evaluated_with_both_presets(reproduced):
         assert "per_example" not in paper
     assert not (runs / "trades" / "eval_paper.json").exists()
     # Table 4's variant: the paper preset without transfer columns.
-    assert f"[10/12] ablation/{VARIANT}: table4 on 32 images" in out.stdout
+    assert f"[10/13] ablation/{VARIANT}: table4 on 32 images" in out.stdout
     variant = _json(runs / "ablation" / VARIANT / "eval_paper.json")
     assert set(variant["accuracy"]) == {"natural", "fgsm", "pgd40", "pgd100", "cw40", "cw100"}
     assert variant["model"] == os.path.join("runs", "ablation", VARIANT, "savedmodel")
+    # Then a fresh MINE's I(z_s; z_i) of the default DRRDN and the variant, from their whole models.
+    assert "[11/13] ablation: mutual_information on 32 images" in out.stdout
+    mi = _json(runs / "ablation" / "mutual_information.json")
+    assert [r["name"] for r in mi["models"]] == ["default", VARIANT] and mi["test_examples"] == 32
+    assert [r["model"] for r in mi["models"]] == [os.path.join("runs", "drrdn"), os.path.join("runs", "ablation", VARIANT)]
+    assert all(math.isfinite(r["estimate"]) and r["own_t_bound"] is None for r in mi["models"])   # lambda_mi = 0
+    assert mi["model_epochs"] == {"default": 1, VARIANT: 1}
 
 
 def test_paired_records_reproduce_the_paper_preset_image_by_image(reproduced):
@@ -94,7 +102,7 @@ def test_paired_records_reproduce_the_paper_preset_image_by_image(reproduced):
     root, out = reproduced
     records = {}
     for i, method in enumerate(TRAINED):
-        assert f"[{3 * i + 3}/12] {method}: paired on 32 images" in out.stdout
+        assert f"[{3 * i + 3}/13] {method}: paired on 32 images" in out.stdout
         r = records[method] = _json(root / "runs" / method / "paired.json")
         full = _json(root / "runs" / method / "eval_paper.json")
         assert set(r["flags"]) == {"natural", "fgsm", "pgd40", "cw40"} and r["model_epochs"] == {method: 1}
@@ -152,6 +160,9 @@ def test_figure2_table3_and_tables_md(reproduced):
     assert any(line.startswith("- DRRDN-MI: `python -m drrdn_tf.train") and "--lambda_rec=0.1" in line
                and "--output_dir=runs/ablation/drrdn-mi" in line for line in text.splitlines())
     assert "DRRDN-MI, `runs/ablation/drrdn-mi/eval_paper.json`" in text        # its masking line
+    mi = {r["name"]: r["estimate"] for r in _json(runs / "ablation" / "mutual_information.json")["models"]}
+    assert f"{100 * acc['pgd100']:.2f} / {t4[VARIANT]['pgd100']:.2f} | {mi[VARIANT]:.2f} |" in text
+    assert "| I(z_s; z_i), nats |" in text and "fresh MINE" in text
 
 
 def test_rerun_recomputes_nothing(reproduced):
@@ -159,11 +170,12 @@ def test_rerun_recomputes_nothing(reproduced):
     runs = root / "runs"
     outputs = [runs / m / f for m in TRAINED for f in ("eval_paper.json", "eval_autoattack.json", "paired.json")]
     outputs.append(runs / "ablation" / VARIANT / "eval_paper.json")
-    outputs += [runs / f for f in ("figure2.png", "figure2.json", "table3.json", "table3.md")]
+    outputs += [runs / f for f in ("figure2.png", "figure2.json", "table3.json", "table3.md",
+                                   "ablation/mutual_information.json")]
     before = {p: os.stat(p).st_mtime_ns for p in outputs}
     out = _reproduce(root)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.count(": kept runs/") == 12 and "t-SNE" not in out.stdout
+    assert out.stdout.count(": kept runs/") == 13 and "t-SNE" not in out.stdout
     assert {p: os.stat(p).st_mtime_ns for p in outputs} == before
 
 
