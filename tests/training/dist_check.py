@@ -72,12 +72,15 @@ def main(method, mirrored, steps):
         logs[name] = {k: v[0] for k, v in h.history.items()}
     w1, w2 = one.get_weights(), two.get_weights()
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w0))
+
+    def norm(ws, vs):
+        return float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(ws, vs))))
     return {
         "method": method, "pgd_steps": steps, "logs_one": logs["one"], "logs_two": logs["two"],
         "max_metric_diff": max(abs(logs["one"][k] - logs["two"][k]) for k in logs["one"]
                                if not k.startswith("gnorm_")),
         "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)),
-        "max_weight_update": moved}
+        "max_weight_update": moved, "weight_diff_norm": norm(w1, w2), "weight_update_norm": norm(w1, w0)}
 
 
 if __name__ == "__main__":
