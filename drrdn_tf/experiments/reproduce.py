@@ -286,8 +286,16 @@ class Step:
         return next(iter(self.sources))
 
     def is_done(self) -> bool:
-        """Its output exists and was computed on the models the folders hold now."""
-        return os.path.exists(self.output) and not stale(self.record, self.epochs)
+        """Its output exists and was computed on the models the folders hold now: their epochs, and for the
+        analyses the DRRDN folder too (the default's until Table 4's full variant has finished, then that one's,
+        also at 20 epochs)."""
+        if not os.path.exists(self.output) or stale(self.record, self.epochs):
+            return False
+        if self.what not in ("figure2", "table3"):
+            return True
+        from drrdn_tf.files import recorded_path
+        made_of = (read_if_exists(self.record) or {}).get("drrdn")
+        return made_of is None or os.path.normpath(made_of) == os.path.normpath(recorded_path(self.sources["drrdn"]))
 
 
 def make_step(runs: str, who: str, what: str, sources: Dict[str, str]) -> Step:

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import run_cli
 from drrdn_tf.experiments import ablation, paper_numbers
-from drrdn_tf.experiments.reproduce import analysis_drrdn, stale_transfer
+from drrdn_tf.experiments.reproduce import analysis_drrdn, make_step, stale_transfer
+from drrdn_tf.files import recorded_path
 from drrdn_tf.experiments.reproduce_tables import of_current_models, tables_markdown
 
 TRAINED = ("standard", "madry", "drrdn")
@@ -304,6 +305,14 @@ def test_analyses_use_table4s_full_drrdn_where_it_exists(tmp_path):
     (runs / "ablation" / "drrdn").mkdir(parents=True)
     (runs / "ablation" / "drrdn" / "model.keras").write_bytes(b"")
     assert analysis_drrdn(str(runs)) == str(runs / "ablation" / "drrdn")
+    # A Figure 2 made of the default DRRDN is stale once the full variant is there, at the same epochs.
+    (runs / "figure2.png").write_bytes(b"")
+    _write(str(runs / "figure2.json"), {"drrdn": recorded_path(str(runs / "drrdn")),
+                                        "model_epochs": {"drrdn": None, "standard": None}})
+    pair = {"drrdn": str(runs / "drrdn"), "standard": str(runs / "standard")}
+    assert make_step(str(runs), "analyses", "figure2", pair).is_done()
+    pair["drrdn"] = analysis_drrdn(str(runs))
+    assert not make_step(str(runs), "analyses", "figure2", pair).is_done()
     assert ablation.flags_of("drrdn-rec") == ["--method=drrdn", "--lambda_mi=0.1", "--lambda_rec=0"]
     with pytest.raises(ValueError, match="unknown ablation variant"):
         ablation.flags_of("drrdn-ent")
