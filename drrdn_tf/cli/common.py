@@ -41,6 +41,16 @@ def fail(message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
+def on_dataset(dataset: str, data_dir: str | None, work: Callable, errors: tuple = ()):
+    """The analysis commands' shared tail: loads `dataset` from `data_dir` (never downloads) and returns
+    `work(raw)`; a ValueError or OSError (or one of `errors`) on the way becomes a one-line error, exit status 2."""
+    from drrdn_tf import data
+    try:
+        return work(data.load_raw(dataset, data_dir, download=False))
+    except (ValueError, OSError, *errors) as e:
+        fail(str(e))
+
+
 def _parse_flags(argv):
     """absl's parser, but an unknown or malformed flag is one line and exit status 2."""
     try:

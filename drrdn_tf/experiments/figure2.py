@@ -22,7 +22,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from absl import flags
 
-from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.cli.common import fail, on_dataset, run_app
 
 COLUMNS = (("z_s", "class-specific z_s (DRRDN)"), ("z_i", "class-irrelevant z_i (DRRDN)"),
            ("standard", "Standard model's representation"))
@@ -172,12 +172,10 @@ def main(argv) -> None:
     if FLAGS.num_examples < 10:
         fail(f"--num_examples={FLAGS.num_examples}: t-SNE needs at least 10 images")
     from drrdn_tf import data, plots
-    try:
-        raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
-        write_figure2(FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, data.to_float(raw.test.images[:FLAGS.num_examples]),
-                      np.asarray(raw.test.labels[:FLAGS.num_examples]), FLAGS.output, FLAGS.steps, FLAGS.seed)
-    except (ValueError, OSError, plots.PlotUnavailable) as e:
-        fail(str(e))
+    n = FLAGS.num_examples
+    on_dataset(FLAGS.dataset, FLAGS.data_dir, lambda raw: write_figure2(
+        FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, data.to_float(raw.test.images[:n]),
+        np.asarray(raw.test.labels[:n]), FLAGS.output, FLAGS.steps, FLAGS.seed), errors=(plots.PlotUnavailable,))
     print(f"wrote {FLAGS.output}", file=sys.stderr, flush=True)
 
 

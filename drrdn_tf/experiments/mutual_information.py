@@ -26,7 +26,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from absl import flags
 
-from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.cli.common import fail, on_dataset, run_app
 
 #: the JSON `reproduce` writes under <runs>/ablation/ (the Markdown table goes beside it)
 JSON = "mutual_information.json"
@@ -200,15 +200,11 @@ def main(argv) -> None:
     for name in ("train_examples", "test_examples", "seeds", "steps"):
         if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < 1:
             fail(f"--{name}={getattr(FLAGS, name)}: must be at least 1")
-    from drrdn_tf import data
     names = [os.path.basename(os.path.normpath(p)) for p in FLAGS.models]
     models = dict(zip(names, FLAGS.models)) if len(set(names)) == len(names) else {p: p for p in FLAGS.models}
-    try:
-        raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
-        result = write(models, FLAGS.dataset, raw, FLAGS.output, train_examples=FLAGS.train_examples,
-                       test_examples=FLAGS.test_examples, seeds=FLAGS.seeds, steps=FLAGS.steps)
-    except (ValueError, OSError) as e:
-        fail(str(e))
+    result = on_dataset(FLAGS.dataset, FLAGS.data_dir, lambda raw: write(
+        models, FLAGS.dataset, raw, FLAGS.output, train_examples=FLAGS.train_examples,
+        test_examples=FLAGS.test_examples, seeds=FLAGS.seeds, steps=FLAGS.steps))
     print(markdown(result), flush=True)
 
 

@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 from absl import flags
 
-from drrdn_tf.cli.common import fail, run_app
+from drrdn_tf.cli.common import fail, on_dataset, run_app
 
 HYBRIDS = (("zs_zi", "z_s + z_i", 0, 0), ("zs'_zi", "z'_s + z_i", 1, 0), ("zs_zi'", "z_s + z'_i", 0, 1),
            ("zs'_zi'", "z'_s + z'_i", 1, 1))   # (key, the paper's column, domain of z_s, domain of z_i)
@@ -149,13 +149,9 @@ def main(argv) -> None:
         fail(f"unexpected argument(s) {argv[1:]}: flags look like --name=value")
     if not FLAGS.drrdn or not FLAGS.standard:
         fail("give --drrdn=<DRRDN run folder> and --standard=<Standard run folder>")
-    from drrdn_tf import data
-    try:
-        raw = data.load_raw(FLAGS.dataset, FLAGS.data_dir, download=False)
-        result = write_table3(FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, raw, FLAGS.output, FLAGS.num_examples,
-                              FLAGS.finetune_examples, FLAGS.finetune_epochs, FLAGS.steps, FLAGS.seed)
-    except (ValueError, OSError) as e:
-        fail(str(e))
+    result = on_dataset(FLAGS.dataset, FLAGS.data_dir, lambda raw: write_table3(
+        FLAGS.drrdn, FLAGS.standard, FLAGS.dataset, raw, FLAGS.output, FLAGS.num_examples, FLAGS.finetune_examples,
+        FLAGS.finetune_epochs, FLAGS.steps, FLAGS.seed))
     print(markdown(result), flush=True)
 
 

@@ -116,6 +116,10 @@ def test_commands_refuse_bad_input(models, tmp_path):
     assert r.returncode == 2 and "not DRRDN" in r.stderr
     r = run_cli("drrdn_tf.experiments.figure2", f"--drrdn={root / 'drrdn'}")
     assert r.returncode == 2 and "--standard" in r.stderr
+    # The data set is loaded offline only: a folder without it is a one-line error naming the file.
+    r = run_cli("drrdn_tf.experiments.table3", f"--drrdn={root / 'drrdn'}", f"--standard={root / 'standard'}",
+                "--dataset=mnist", f"--data_dir={tmp_path}")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "mnist.npz" in r.stderr, r.stderr
 
 
 def test_mine_estimate_recovers_a_known_information():
