@@ -38,6 +38,12 @@ def test_report_from_run_folders(tmp_path):
     assert "test_pgd" not in drrdn and drrdn["seconds_per_epoch"] == 102.5
     readme = open(os.path.join(root, "README.md")).read()
     assert "same budget" in readme and "**not steady**" in readme
+    # Standard trains on natural images only: its falling PGD accuracy is not judged as (un)steadiness.
+    _run_folder(root, "standard", [0.3, 0.1, 0.02, 0.01, 0.0], finished=True)
+    standard = {r["method"]: r for r in paper_scale.write_report(root)}["standard"]
+    assert standard["steady"] is None
+    readme = open(os.path.join(root, "README.md")).read()
+    assert "| 5/5 | 98.0 | 0.0 | 2.0 | 1.0 | -2.0 | – |" in readme and "criterion (of validation PGD accuracy) does not apply" in readme
     # Epoch 5 is the last both finished: DRRDN 90.0 against Madry 95.0.
     assert "At epoch 5" in readme and "-5.0 points against Madry" in readme
     assert "| 6/10 |" in readme and "| 1 (eps 0.1) |" in readme
