@@ -100,9 +100,9 @@ def budget_differences(rows: List[dict]) -> Dict[str, Dict[str, object]]:
     return out
 
 
-def _fmt(value, fmt: str, key: str = "") -> str:
+def _fmt(value, fmt: str) -> str:
     if value is None:
-        return "–" if key == "steady" else ""
+        return ""
     if isinstance(value, bool):
         return "yes" if value else "**no**"
     return fmt.format(value)
@@ -119,8 +119,9 @@ def tables(rows: List[dict]) -> List[str]:
     """The summary table (one line per method) and the per-epoch validation PGD table (one line per epoch)."""
     out = ["| " + " | ".join(t for _, t, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        cells = {**r, "epochs": f"{r['epochs']}/{r['epochs_planned']}"}
-        out.append("| " + " | ".join(_fmt(cells.get(k), f, k) for k, _, f in COLUMNS) + " |")
+        cells = {**r, "epochs": f"{r['epochs']}/{r['epochs_planned']}",
+                 "steady": "–" if r["steady"] is None else r["steady"]}   # – : Standard, not judged
+        out.append("| " + " | ".join(_fmt(cells.get(k), f) for k, _, f in COLUMNS) + " |")
     longest = max(len(r["val_pgd_by_epoch"]) for r in rows)
     out += ["", "Validation PGD accuracy (%) per epoch (training eps in brackets while it ramps):", "",
             "| epoch | " + " | ".join(r["method"] for r in rows) + " |", "|---|" + "---|" * len(rows)]
