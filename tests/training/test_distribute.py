@@ -38,10 +38,11 @@ def test_one_and_two_replicas_give_the_same_epoch():
         assert r["max_weight_update"] > 1e-3, r                      # the steps did something...
         if r["pgd_steps"] == 0:  # deterministic: every loss scaled for the global batch, to float precision
             assert r["max_metric_diff"] < 1e-5, r
-            # In norm over all weights (typically ~1e-6 of the update; a scaling error would be ~0.5): a single
-            # ReLU or max-pool tie that last-bit noise decides differently moved one weight by 1e-3 of the largest
-            # update once (Standard, fresh-clone CI, session 17), which a largest-element comparison failed on.
-            assert r["weight_diff_norm"] < 1e-3 * r["weight_update_norm"], r
+            # In norm over all weights: typically 1e-6..4e-5 of the update; a loss scaled for the local instead of
+            # the global batch would be ~0.5 of what it moves. Rare discrete events that last-bit noise decides
+            # differently (a ReLU/max-pool tie) reached 2.2e-3 (docs/design_notes.md, "The 1-vs-2-replica check's
+            # tolerance").
+            assert r["weight_diff_norm"] < 1e-2 * r["weight_update_norm"], r
         else:  # with the attack: sign() noise moves a few pixels; a scaling error would be 50%+ of the update
             losses = [k for k in r["logs_one"] if "acc" not in k]
             assert max(abs(r["logs_one"][k] - r["logs_two"][k]) for k in losses) < 1e-2, r
