@@ -128,6 +128,15 @@ def _check_resume(run_dir: str, cfg: dict) -> Optional[dict]:
     return read_json(state_path)
 
 
+def _tested_results(run_dir: str, epochs_done: int) -> Optional[dict]:
+    """The run folder's results.json if it records a test after `epochs_done` epochs, else None."""
+    try:
+        results = read_json(os.path.join(run_dir, "results.json"))
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) and results.get("epochs_trained") == epochs_done else None
+
+
 def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None, download: bool = True,
         verbose="auto", strategy: Optional[tf.distribute.Strategy] = None, callbacks=()) -> dict:
     """Trains (or resumes) one run and writes the run folder. Returns the test results dict.
@@ -135,6 +144,9 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
     `strategy`: a tf.distribute strategy (default: the current one); the model is built and compiled in
     its scope. Under MultiWorkerMirroredStrategy, worker 0 writes `output_dir` and every other worker
     writes its own copy to `output_dir/workers/<index>` (all take part in every collective step).
+    A run that has finished `s.epochs` epochs and been tested (its results.json, written last, records them)
+    is not touched again: its results are returned. Without results.json a finished run is tested and
+    exported again.
     Raises ValueError subclasses (DataError, RunError) for bad data, settings or folders, and
     TrainingDiverged when a loss becomes NaN/Inf.
     """
@@ -160,6 +172,11 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
     state = _check_resume(run_dir, cfg)
     done = int(state["epochs_done"]) if state else 0
     write_json(os.path.join(run_dir, "config.json"), cfg)
+    tested = _tested_results(run_dir, done) if done >= s.epochs else None
+    if tested is not None:
+        print(f"{run_dir} already finished {done} epochs and was tested: nothing to do (delete its results.json "
+              "to test and export it again)", flush=True)
+        return tested
 
     with strategy.scope():
         model = build_model(s, input_shape, num_classes)
@@ -189,9 +206,9 @@ def run(s: config_lib.Settings, output_dir: str, data_dir: Optional[str] = None,
                "accuracy": {"natural": float(metrics["acc"]), f"pgd{s.pgd_steps}": float(metrics["pgd_acc"])},
                "attack": {"name": "pgd", "norm": "linf", "eps": s.eps, "step_size": s.step_size,
                           "steps": s.pgd_steps, "random_start": True, "loss": "ce"}}
-    write_json(os.path.join(run_dir, "results.json"), results)
     write_atomically(os.path.join(run_dir, "model.keras"), model.save, suffix=".keras")
     export_savedmodel(model, os.path.join(run_dir, "savedmodel"))
+    write_json(os.path.join(run_dir, "results.json"), results)  # last: it marks the run as tested and exported
     print(f"natural accuracy {100 * results['accuracy']['natural']:.2f}%  "
           f"PGD-{s.pgd_steps} accuracy {100 * metrics['pgd_acc']:.2f}%  -> {run_dir}", flush=True)
     return results

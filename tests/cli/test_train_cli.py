@@ -112,9 +112,17 @@ def test_real_mnist_run_resume_and_finish(tmp_path):
     history = json.loads(open(os.path.join(out_dir, "history.json")).read())["epochs"]
     assert [e["epoch"] for e in history] == [1, 2]
 
-    # A finished run is not redone; a different setting in the same folder is refused.
+    # A finished and tested run is not touched again; without its results.json it is tested and exported again.
+    results_path = os.path.join(out_dir, "results.json")
+    stamp = os.stat(results_path).st_mtime_ns
     third = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", f"--output_dir={out_dir}")
-    assert third.returncode == 0 and "already finished 2 epochs" in third.stdout
+    assert third.returncode == 0 and "already finished 2 epochs and was tested: nothing to do" in third.stdout
+    assert "Test:" not in third.stdout and os.stat(results_path).st_mtime_ns == stamp
+    os.remove(results_path)
+    again = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", f"--output_dir={out_dir}")
+    assert again.returncode == 0 and "already finished 2 epochs: evaluating and exporting only" in again.stdout
+    assert json.loads(open(results_path).read())["epochs_trained"] == 2
+    # A different setting in the same folder is refused.
     fourth = run_cli("drrdn_tf.train", *QUICK, "--epochs=2", "--eps=0.1", f"--output_dir={out_dir}")
     assert fourth.returncode == 2 and "other settings" in fourth.stderr and "eps" in fourth.stderr
 
